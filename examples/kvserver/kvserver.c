@@ -1,0 +1,1073 @@
+/*
+ * tricolor-kvserver - a multithreaded key-value server speaking a subset of
+ * the Redis protocol, with every connection, buffer, key and value on the
+ * tricolor garbage-collected heap.
+ *
+ * Threads: N workers, each with its own epoll instance that holds the
+ * (shared) listening socket with EPOLLEXCLUSIVE, the read end of the
+ * shutdown self-pipe and the worker's own connections. A worker keeps its
+ * connections in a heap array indexed by descriptor; the array hangs off
+ * the server object, which is reachable from the registered root g_srv.
+ *
+ * Descriptor ownership: each connection object owns its socket. A cleanup
+ * (tri_add_cleanup, default) or a finalizer (--cleanup-mode finalizer)
+ * closes the descriptor if the object is ever dropped without being
+ * closed. A normal close stops the cleanup / clears the finalizer first.
+ * --forget makes a worker drop connections whose client vanished without
+ * QUIT (EOF, reset, hang-up) without closing them: only the collector then
+ * closes the socket (the leak test in perf/kvserver-bench).
+ *
+ * Blocking: epoll_wait, accept, read and write are bracketed with
+ * tri_blocking_enter/leave. read() may fill a heap buffer while the thread
+ * is in its blocking region: that buffer is an atomic (never scanned) block
+ * kept alive by the pointer on our stack, so the collector does not care.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <tricolor.h>
+
+#include "kv_table.h"
+
+#define MAX_WORKERS 256
+#define MAX_ARGS 256
+#define RBUF_INIT 4096
+#define WBUF_INIT 4096
+#define BUF_SHRINK 65536	    /* shrink idle buffers above this size */
+#define MAX_BULK (512u << 20) /* Redis' proto-max-bulk-len */
+#define MAX_INLINE (64u << 10)
+#define TAG_LISTEN UINT64_MAX
+#define TAG_STOP (UINT64_MAX - 1)
+
+enum cleanup_mode { MODE_CLEANUP, MODE_FINALIZER };
+
+static struct {
+	int port;
+	int threads;
+	int gc_percent; /* -2: library default */
+	enum cleanup_mode mode;
+	int stats;
+	int forget;
+	const char *bind;
+} opt = { 6379, 0, -2, MODE_CLEANUP, 0, 0, "127.0.0.1" };
+
+struct conn {
+	char *rbuf; /* tri_alloc_atomic */
+	char *wbuf; /* tri_alloc_atomic */
+	size_t rcap, rpos, rlen;
+	size_t wcap, wpos, wlen;
+	tri_cleanup cleanup;
+	int fd;
+	int closing;  /* QUIT seen: close once the replies are written */
+	int want_out; /* registered for EPOLLOUT (reads paused) */
+};
+
+struct worker {
+	struct conn **conns; /* tri_alloc, indexed by fd */
+	size_t nconns;
+	int epfd;
+	int id;
+	pthread_t thread;
+	/* counters (this worker only) */
+	uint64_t accepted, closed, forgotten, commands, emfile;
+};
+
+struct server {
+	struct kv_table *table;
+	struct worker *workers[MAX_WORKERS];
+};
+
+/* The root of everything: registered with tri_add_roots in main. */
+static struct server *g_srv;
+
+static int g_listen_fd = -1;
+static int g_stop_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t g_stop;
+static uint64_t g_gc_closed; /* sockets closed by a cleanup / finalizer */
+
+/* ------------------------------------------------------------------ */
+/* Descriptor safety nets                                              */
+/* ------------------------------------------------------------------ */
+
+/* Cleanup: arg encodes fd + 1 (a non-heap pointer value). */
+static void close_fd_cleanup(void *arg)
+{
+	int fd = (int)((intptr_t)arg - 1);
+	close(fd);
+	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
+}
+
+static void conn_finalizer(void *obj)
+{
+	struct conn *c = obj;
+	close(c->fd);
+	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+static int worker_put(struct worker *w, int fd, struct conn *c)
+{
+	if ((size_t)fd >= w->nconns) {
+		size_t n = w->nconns ? w->nconns : 1024;
+		while (n <= (size_t)fd)
+			n *= 2;
+		struct conn **na = tri_alloc(n * sizeof *na);
+		if (!na)
+			return -1;
+		if (w->nconns)
+			tri_memmove(na, w->conns, w->nconns * sizeof *na);
+		TRI_STORE(w->conns, na);
+		w->nconns = n;
+	}
+	TRI_STORE(w->conns[fd], c);
+	return 0;
+}
+
+static struct conn *worker_get(struct worker *w, int fd)
+{
+	if ((size_t)fd >= w->nconns)
+		return NULL;
+	return w->conns[fd];
+}
+
+static void conn_new(struct worker *w, int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	struct conn *c = tri_alloc(sizeof *c);
+	char *rb = tri_alloc_atomic(RBUF_INIT);
+	char *wb = tri_alloc_atomic(WBUF_INIT);
+	if (!c || !rb || !wb) {
+		close(fd);
+		return;
+	}
+	/* c is not published yet: plain stores. */
+	c->rbuf = rb;
+	c->rcap = RBUF_INIT;
+	c->wbuf = wb;
+	c->wcap = WBUF_INIT;
+	c->fd = fd;
+	if (opt.mode == MODE_CLEANUP)
+		c->cleanup = tri_add_cleanup(c, close_fd_cleanup,
+					     (void *)(intptr_t)(fd + 1));
+	else
+		tri_set_finalizer(c, conn_finalizer);
+
+	if (worker_put(w, fd, c) != 0) {
+		/* The safety net closes fd once c is collected. */
+		return;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		perror("epoll_ctl ADD");
+		TRI_STORE(w->conns[fd], NULL);
+		return;
+	}
+	w->accepted++;
+}
+
+/* Close normally, or (forget) drop our reference with the socket open. */
+static void conn_close(struct worker *w, struct conn *c, int forget)
+{
+	int fd = c->fd;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	TRI_STORE(w->conns[fd], NULL);
+	if (forget) {
+		w->forgotten++;
+		return;
+	}
+	if (opt.mode == MODE_CLEANUP)
+		tri_cleanup_stop(c->cleanup);
+	else
+		tri_set_finalizer(c, NULL);
+	close(fd);
+	w->closed++;
+	tri_keep_alive(c);
+}
+
+static void conn_set_out(struct worker *w, struct conn *c, int out)
+{
+	if (c->want_out == out)
+		return;
+	struct epoll_event ev = { .events = out ? EPOLLOUT : EPOLLIN,
+				  .data.u64 = (uint64_t)c->fd };
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->want_out = out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reply buffer                                                        */
+/* ------------------------------------------------------------------ */
+
+static int wreserve(struct conn *c, size_t n)
+{
+	if (c->wcap - c->wlen >= n)
+		return 0;
+	if (c->wpos > 0) {
+		memmove(c->wbuf, c->wbuf + c->wpos, c->wlen - c->wpos);
+		c->wlen -= c->wpos;
+		c->wpos = 0;
+		if (c->wcap - c->wlen >= n)
+			return 0;
+	}
+	size_t cap = c->wcap * 2;
+	while (cap - c->wlen < n)
+		cap *= 2;
+	char *nb = tri_alloc_atomic(cap);
+	if (!nb)
+		return -1;
+	memcpy(nb, c->wbuf, c->wlen);
+	TRI_STORE(c->wbuf, nb);
+	c->wcap = cap;
+	return 0;
+}
+
+static void wadd(struct conn *c, const char *p, size_t n)
+{
+	if (wreserve(c, n) != 0)
+		return; /* out of memory: the reply is lost, client times out */
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += n;
+}
+
+static void wstr(struct conn *c, const char *s)
+{
+	wadd(c, s, strlen(s));
+}
+
+static void wint(struct conn *c, long long v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, ":%lld\r\n", v);
+	wadd(c, buf, (size_t)n);
+}
+
+static void wbulk(struct conn *c, const char *p, size_t len)
+{
+	char hdr[32];
+	int n = snprintf(hdr, sizeof hdr, "$%zu\r\n", len);
+	if (wreserve(c, (size_t)n + len + 2) != 0)
+		return;
+	wadd(c, hdr, (size_t)n);
+	wadd(c, p, len);
+	wadd(c, "\r\n", 2);
+}
+
+static void warray(struct conn *c, long n)
+{
+	char hdr[32];
+	int k = snprintf(hdr, sizeof hdr, "*%ld\r\n", n);
+	wadd(c, hdr, (size_t)k);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request parsing                                                     */
+/* ------------------------------------------------------------------ */
+
+struct arg {
+	const char *p;
+	size_t n;
+};
+
+/* Parse a decimal length in [b, e); -1 if malformed. */
+static long long parse_len(const char *b, const char *e)
+{
+	if (b == e || e - b > 18)
+		return -1;
+	long long v = 0;
+	int neg = 0;
+	if (*b == '-') {
+		neg = 1;
+		b++;
+		if (b == e)
+			return -1;
+	}
+	for (; b < e; b++) {
+		if (*b < '0' || *b > '9')
+			return -1;
+		v = v * 10 + (*b - '0');
+	}
+	return neg ? -v : v;
+}
+
+/*
+ * Parse one request from buf[0..n). Returns 1 (complete: *argc args,
+ * *used bytes), 0 (incomplete) or -1 (protocol error: *err).
+ */
+static int parse_request(const char *buf, size_t n, struct arg *argv,
+			 int *argc, size_t *used, const char **err)
+{
+	const char *p = buf, *end = buf + n;
+	*argc = 0;
+	if (n == 0)
+		return 0;
+	if (*p != '*') {
+		/* Inline command: words separated by blanks, one line. */
+		const char *nl = memchr(p, '\n', n);
+		if (!nl) {
+			if (n > MAX_INLINE) {
+				*err = "-ERR Protocol error: too big inline request\r\n";
+				return -1;
+			}
+			return 0;
+		}
+		const char *le = nl;
+		if (le > p && le[-1] == '\r')
+			le--;
+		const char *q = p;
+		while (q < le) {
+			while (q < le && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q == le)
+				break;
+			const char *s = q;
+			while (q < le && *q != ' ' && *q != '\t')
+				q++;
+			if (*argc == MAX_ARGS) {
+				*err = "-ERR Protocol error: too many arguments\r\n";
+				return -1;
+			}
+			argv[*argc].p = s;
+			argv[*argc].n = (size_t)(q - s);
+			(*argc)++;
+		}
+		*used = (size_t)(nl + 1 - buf);
+		return 1;
+	}
+	/* Multibulk: *<count>\r\n then count times $<len>\r\n<bytes>\r\n */
+	const char *nl = memchr(p, '\n', n);
+	if (!nl) {
+		if (n > MAX_INLINE) {
+			*err = "-ERR Protocol error: too big mbulk count string\r\n";
+			return -1;
+		}
+		return 0;
+	}
+	if (nl == p || nl[-1] != '\r') {
+		*err = "-ERR Protocol error: invalid multibulk length\r\n";
+		return -1;
+	}
+	long long cnt = parse_len(p + 1, nl - 1);
+	if (cnt > MAX_ARGS || (cnt < 0 && cnt != -1) ||
+	    (cnt == -1 && nl - 1 == p + 1)) {
+		*err = cnt > MAX_ARGS
+			       ? "-ERR Protocol error: too many arguments\r\n"
+			       : "-ERR Protocol error: invalid multibulk length\r\n";
+		return -1;
+	}
+	p = nl + 1;
+	for (long long i = 0; i < cnt; i++) {
+		if (p >= end)
+			return 0;
+		if (*p != '$') {
+			*err = "-ERR Protocol error: expected '$'\r\n";
+			return -1;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return 0;
+		if (nl[-1] != '\r') {
+			*err = "-ERR Protocol error: invalid bulk length\r\n";
+			return -1;
+		}
+		long long len = parse_len(p + 1, nl - 1);
+		if (len < 0 || len > (long long)MAX_BULK) {
+			*err = "-ERR Protocol error: invalid bulk length\r\n";
+			return -1;
+		}
+		p = nl + 1;
+		if ((size_t)(end - p) < (size_t)len + 2)
+			return 0;
+		if (p[len] != '\r' || p[len + 1] != '\n') {
+			*err = "-ERR Protocol error: bulk not terminated by CRLF\r\n";
+			return -1;
+		}
+		argv[i].p = p;
+		argv[i].n = (size_t)len;
+		p += len + 2;
+	}
+	*argc = (int)(cnt > 0 ? cnt : 0);
+	*used = (size_t)(p - buf);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+static int is(const struct arg *a, const char *name)
+{
+	size_t n = strlen(name);
+	return a->n == n && strncasecmp(a->p, name, n) == 0;
+}
+
+static void wrong_args(struct conn *c, const struct arg *cmd)
+{
+	char name[33], buf[128];
+	size_t k = cmd->n > 32 ? 32 : cmd->n;
+	for (size_t i = 0; i < k; i++) {
+		char ch = cmd->p[i];
+		name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	name[k] = 0;
+	int n = snprintf(buf, sizeof buf,
+			 "-ERR wrong number of arguments for '%s' command\r\n", name);
+	wadd(c, buf, (size_t)n);
+}
+
+static void config_get(struct conn *c, const struct arg *param)
+{
+	/* What redis-benchmark asks at start (CONFIG GET save / appendonly)
+	 * and a few other common parameters; anything else: no match. */
+	static const char *const known[][2] = {
+		{ "save", "" },
+		{ "appendonly", "no" },
+		{ "databases", "1" },
+		{ "maxmemory", "0" },
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		if (is(param, known[i][0])) {
+			warray(c, 2);
+			wbulk(c, known[i][0], strlen(known[i][0]));
+			wbulk(c, known[i][1], strlen(known[i][1]));
+			return;
+		}
+	}
+	warray(c, 0);
+}
+
+static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
+		     int argc)
+{
+	struct kv_table *t = g_srv->table;
+	struct arg *cmd = &argv[0];
+	w->commands++;
+
+	if (is(cmd, "GET")) {
+		if (argc != 2)
+			return wrong_args(c, cmd);
+		struct kv_value v;
+		if (kv_get(t, argv[1].p, argv[1].n, &v))
+			wbulk(c, v.data, v.len);
+		else
+			wstr(c, "$-1\r\n");
+	} else if (is(cmd, "SET")) {
+		if (argc != 3 && argc != 5)
+			return wrong_args(c, cmd);
+		int64_t ex = 0;
+		if (argc == 5) {
+			int ms = is(&argv[3], "PX");
+			if ((!ms && !is(&argv[3], "EX")) ||
+			    kv_parse_i64(argv[4].p, argv[4].n, &ex) != 0 ||
+			    ex <= 0)
+				return wstr(c, "-ERR syntax error\r\n");
+			if (ms)
+				ex = (ex + 999) / 1000;
+		}
+		if (kv_set(t, argv[1].p, argv[1].n, argv[2].p, argv[2].n) != 0)
+			return wstr(c, "-OOM out of memory\r\n");
+		if (ex)
+			kv_expire(t, argv[1].p, argv[1].n, ex);
+		wstr(c, "+OK\r\n");
+	} else if (is(cmd, "PING")) {
+		if (argc == 1)
+			wstr(c, "+PONG\r\n");
+		else if (argc == 2)
+			wbulk(c, argv[1].p, argv[1].n);
+		else
+			wrong_args(c, cmd);
+	} else if (is(cmd, "DEL") || is(cmd, "UNLINK")) {
+		if (argc < 2)
+			return wrong_args(c, cmd);
+		long long n = 0;
+		for (int i = 1; i < argc; i++)
+			n += kv_del(t, argv[i].p, argv[i].n);
+		wint(c, n);
+	} else if (is(cmd, "INCR") || is(cmd, "DECR") || is(cmd, "INCRBY") ||
+		   is(cmd, "DECRBY")) {
+		int by = is(cmd, "INCRBY") || is(cmd, "DECRBY");
+		if (argc != 2 + by)
+			return wrong_args(c, cmd);
+		int64_t d = 1, r;
+		if (by && kv_parse_i64(argv[2].p, argv[2].n, &d) != 0)
+			return wstr(c, "-ERR value is not an integer or out of range\r\n");
+		if (is(cmd, "DECR") || is(cmd, "DECRBY")) {
+			if (d == INT64_MIN)
+				return wstr(c, "-ERR decrement would overflow\r\n");
+			d = -d;
+		}
+		int rc = kv_incrby(t, argv[1].p, argv[1].n, d, &r);
+		if (rc == -1)
+			wstr(c, "-ERR value is not an integer or out of range\r\n");
+		else if (rc != 0)
+			wstr(c, "-OOM out of memory\r\n");
+		else
+			wint(c, r);
+	} else if (is(cmd, "EXPIRE")) {
+		int64_t s;
+		if (argc != 3)
+			return wrong_args(c, cmd);
+		if (kv_parse_i64(argv[2].p, argv[2].n, &s) != 0)
+			return wstr(c, "-ERR value is not an integer or out of range\r\n");
+		wint(c, kv_expire(t, argv[1].p, argv[1].n, s));
+	} else if (is(cmd, "TTL")) {
+		if (argc != 2)
+			return wrong_args(c, cmd);
+		wint(c, kv_ttl(t, argv[1].p, argv[1].n));
+	} else if (is(cmd, "EXISTS")) {
+		if (argc < 2)
+			return wrong_args(c, cmd);
+		long long n = 0;
+		struct kv_value v;
+		for (int i = 1; i < argc; i++)
+			n += kv_get(t, argv[i].p, argv[i].n, &v);
+		wint(c, n);
+	} else if (is(cmd, "ECHO")) {
+		if (argc != 2)
+			return wrong_args(c, cmd);
+		wbulk(c, argv[1].p, argv[1].n);
+	} else if (is(cmd, "QUIT")) {
+		wstr(c, "+OK\r\n");
+		c->closing = 1;
+	} else if (is(cmd, "DBSIZE")) {
+		wint(c, (long long)kv_count(t));
+	} else if (is(cmd, "FLUSHALL") || is(cmd, "FLUSHDB")) {
+		kv_flush(t);
+		wstr(c, "+OK\r\n");
+	} else if (is(cmd, "SELECT")) {
+		if (argc == 2 && argv[1].n == 1 && argv[1].p[0] == '0')
+			wstr(c, "+OK\r\n");
+		else
+			wstr(c, "-ERR DB index is out of range\r\n");
+	} else if (is(cmd, "CONFIG")) {
+		if (argc == 3 && is(&argv[1], "GET"))
+			config_get(c, &argv[2]);
+		else if (argc >= 2 && is(&argv[1], "RESETSTAT"))
+			wstr(c, "+OK\r\n");
+		else
+			wstr(c, "-ERR unsupported CONFIG subcommand\r\n");
+	} else if (is(cmd, "COMMAND")) {
+		/* redis-cli asks COMMAND DOCS in interactive mode: nothing. */
+		if (argc >= 2 && is(&argv[1], "COUNT"))
+			wint(c, 0);
+		else
+			warray(c, 0);
+	} else if (is(cmd, "CLIENT")) {
+		wstr(c, "+OK\r\n");
+	} else {
+		char buf[160];
+		int n = snprintf(buf, sizeof buf,
+				 "-ERR unknown command '%.*s'\r\n",
+				 (int)(cmd->n > 64 ? 64 : cmd->n), cmd->p);
+		for (int i = 0; i < n - 2; i++)
+			if (buf[i] == '\r' || buf[i] == '\n')
+				buf[i] = ' ';
+		wadd(c, buf, (size_t)n);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* I/O                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Write what is pending. Returns 0 (all written or would block), -1 on a
+ * write error (the connection must go). */
+static int conn_flush(struct worker *w, struct conn *c)
+{
+	while (c->wpos < c->wlen) {
+		const char *src = c->wbuf + c->wpos;
+		size_t len = c->wlen - c->wpos;
+		tri_blocking_enter();
+		ssize_t n = write(c->fd, src, len);
+		int e = errno;
+		tri_blocking_leave();
+		if (n > 0) {
+			c->wpos += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK)) {
+			conn_set_out(w, c, 1);
+			return 0;
+		}
+		if (n < 0 && e == EINTR)
+			continue;
+		return -1;
+	}
+	c->wpos = c->wlen = 0;
+	if (c->wcap > BUF_SHRINK) {
+		char *nb = tri_alloc_atomic(WBUF_INIT);
+		if (nb) {
+			TRI_STORE(c->wbuf, nb);
+			c->wcap = WBUF_INIT;
+		}
+	}
+	conn_set_out(w, c, 0);
+	return 0;
+}
+
+/* Make room for at least min free bytes at the end of the read buffer. */
+static int rreserve(struct conn *c, size_t min)
+{
+	if (c->rpos == c->rlen) {
+		c->rpos = c->rlen = 0;
+		if (c->rcap > BUF_SHRINK) {
+			char *nb = tri_alloc_atomic(RBUF_INIT);
+			if (nb) {
+				TRI_STORE(c->rbuf, nb);
+				c->rcap = RBUF_INIT;
+			}
+		}
+	}
+	if (c->rcap - c->rlen >= min)
+		return 0;
+	if (c->rpos > 0) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+		if (c->rcap - c->rlen >= min)
+			return 0;
+	}
+	size_t cap = c->rcap * 2;
+	while (cap - c->rlen < min)
+		cap *= 2;
+	char *nb = tri_alloc_atomic(cap);
+	if (!nb)
+		return -1;
+	memcpy(nb, c->rbuf, c->rlen);
+	TRI_STORE(c->rbuf, nb);
+	c->rcap = cap;
+	return 0;
+}
+
+/* Readable: read once, run every complete request, write the replies. */
+static void conn_readable(struct worker *w, struct conn *c)
+{
+	/* Read at least 16 KiB at a time once the buffer has grown. */
+	if (rreserve(c, c->rcap >= 32768 ? 16384 : 1024) != 0) {
+		conn_close(w, c, 0);
+		return;
+	}
+	char *dst = c->rbuf + c->rlen;
+	size_t room = c->rcap - c->rlen;
+	tri_blocking_enter();
+	ssize_t n = read(c->fd, dst, room);
+	int e = errno;
+	tri_blocking_leave();
+	if (n == 0 || (n < 0 && e != EAGAIN && e != EWOULDBLOCK &&
+		       e != EINTR)) {
+		/* The client vanished without QUIT. */
+		conn_close(w, c, opt.forget);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->rlen += (size_t)n;
+
+	struct arg argv[MAX_ARGS];
+	while (c->rpos < c->rlen && !c->closing) {
+		int argc;
+		size_t used;
+		const char *err = NULL;
+		int r = parse_request(c->rbuf + c->rpos, c->rlen - c->rpos,
+				      argv, &argc, &used, &err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			wstr(c, err);
+			c->closing = 1;
+			c->rpos = c->rlen;
+			break;
+		}
+		c->rpos += used;
+		if (argc > 0)
+			dispatch(w, c, argv, argc);
+	}
+	if (conn_flush(w, c) != 0) {
+		conn_close(w, c, opt.forget);
+		return;
+	}
+	if (c->closing && c->wpos == c->wlen)
+		conn_close(w, c, 0);
+}
+
+static void conn_writable(struct worker *w, struct conn *c)
+{
+	if (conn_flush(w, c) != 0) {
+		conn_close(w, c, opt.forget);
+		return;
+	}
+	if (c->closing && c->wpos == c->wlen)
+		conn_close(w, c, 0);
+}
+
+static void accept_some(struct worker *w)
+{
+	for (int i = 0; i < 64; i++) {
+		tri_blocking_enter();
+		int fd = accept4(g_listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int e = errno;
+		tri_blocking_leave();
+		if (fd >= 0) {
+			conn_new(w, fd);
+			continue;
+		}
+		if (e == EMFILE || e == ENFILE) {
+			/* Out of descriptors: let the collector close the
+			 * ones dropped connections still hold, then retry
+			 * on the next wake-up. Counted: should stay 0. */
+			w->emfile++;
+			tri_collect();
+			tri_drain(100);
+		}
+		return;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	tri_thread_attach();
+	struct epoll_event evs[256];
+	while (!g_stop) {
+		tri_blocking_enter();
+		int n = epoll_wait(w->epfd, evs, 256, -1);
+		tri_blocking_leave();
+		for (int i = 0; i < n && !g_stop; i++) {
+			uint64_t tag = evs[i].data.u64;
+			if (tag == TAG_STOP) {
+				g_stop = 1;
+				break;
+			}
+			if (tag == TAG_LISTEN) {
+				accept_some(w);
+				continue;
+			}
+			struct conn *c = worker_get(w, (int)tag);
+			if (!c)
+				continue;
+			if (c->want_out)
+				conn_writable(w, c);
+			else
+				conn_readable(w, c);
+		}
+	}
+	/* Shutdown: close every connection of this worker normally. */
+	for (size_t fd = 0; fd < w->nconns; fd++) {
+		struct conn *c = w->conns[fd];
+		if (c)
+			conn_close(w, c, 0);
+	}
+	tri_thread_detach();
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up, signals, statistics                                       */
+/* ------------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int e = errno;
+	g_stop = 1;
+	ssize_t r = write(g_stop_pipe[1], "x", 1);
+	(void)r;
+	errno = e;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t metric(const char *name)
+{
+	uint64_t v = 0;
+	if (tri_read_metric(name, &v) != 0)
+		return 0;
+	return v;
+}
+
+static void print_stats(int nworkers)
+{
+	uint64_t acc = 0, cls = 0, fgt = 0, cmds = 0, emf = 0;
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = g_srv->workers[i];
+		acc += w->accepted;
+		cls += w->closed;
+		fgt += w->forgotten;
+		cmds += w->commands;
+		emf += w->emfile;
+	}
+	printf("STAT mode %s\n", opt.mode == MODE_CLEANUP ? "cleanup" : "finalizer");
+	printf("STAT threads %d\n", nworkers);
+	printf("STAT commands %" PRIu64 "\n", cmds);
+	printf("STAT conns_accepted %" PRIu64 "\n", acc);
+	printf("STAT conns_closed %" PRIu64 "\n", cls);
+	printf("STAT conns_forgotten %" PRIu64 "\n", fgt);
+	printf("STAT conns_closed_by_gc %" PRIu64 "\n",
+	       __atomic_load_n(&g_gc_closed, __ATOMIC_RELAXED));
+	printf("STAT emfile %" PRIu64 "\n", emf);
+	printf("STAT keys %" PRIu64 "\n", kv_count(g_srv->table));
+	printf("STAT gc_cycles %" PRIu64 "\n", metric("/gc/cycles/total:gc-cycles"));
+	printf("STAT heap_live_bytes %" PRIu64 "\n", metric("/gc/heap/live:bytes"));
+	printf("STAT heap_objects_bytes %" PRIu64 "\n",
+	       metric("/memory/classes/heap/objects:bytes"));
+	printf("STAT heap_mapped_bytes %" PRIu64 "\n", metric("/memory/classes/total:bytes"));
+	printf("STAT heap_allocs_bytes %" PRIu64 "\n", metric("/gc/heap/allocs:bytes"));
+	printf("STAT pause_count %" PRIu64 "\n", metric("/gc/pauses/count:pauses"));
+	printf("STAT pause_total_ns %" PRIu64 "\n", metric("/gc/pauses/total:nanoseconds"));
+	printf("STAT pause_max_ns %" PRIu64 "\n", metric("/gc/pauses/max:nanoseconds"));
+	printf("STAT mark_time_ns %" PRIu64 "\n", metric("/gc/mark/time:nanoseconds"));
+	printf("STAT cleanups_executed %" PRIu64 "\n",
+	       metric("/gc/cleanups/executed:cleanups"));
+	printf("STAT finalizers_executed %" PRIu64 "\n",
+	       metric("/gc/finalizers/executed:finalizers"));
+
+	/* The pause distribution from the per-thread pause rings. */
+	size_t max = 1u << 20;
+	tri_pause *ps = malloc(max * sizeof *ps);
+	uint64_t *len = malloc(max * sizeof *len);
+	size_t n = ps && len ? tri_pauses(ps, max) : 0;
+	for (size_t i = 0; i < n; i++)
+		len[i] = ps[i].length_ns;
+	qsort(len, n, sizeof *len, cmp_u64);
+	printf("STAT pause_samples %zu\n", n);
+	printf("STAT pause_p50_ns %" PRIu64 "\n", n ? len[(n - 1) / 2] : 0);
+	printf("STAT pause_p99_ns %" PRIu64 "\n", n ? len[(size_t)((n - 1) * 0.99)] : 0);
+	printf("STAT pause_sample_max_ns %" PRIu64 "\n", n ? len[n - 1] : 0);
+	free(ps);
+	free(len);
+	fflush(stdout);
+}
+
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+		"usage: %s [options]\n"
+		"  --port N              TCP port (default 6379)\n"
+		"  --bind ADDR           IPv4 address (default 127.0.0.1)\n"
+		"  --threads N           worker threads (default: number of CPUs)\n"
+		"  --gc-percent N        tricolor gc_percent (default: library's, 100)\n"
+		"  --cleanup-mode M      cleanup (tri_add_cleanup, default) or finalizer\n"
+		"  --forget              drop connections whose client vanished without\n"
+		"                        QUIT without closing them (leak test)\n"
+		"  --stats               print GC statistics at exit\n",
+		argv0);
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *what)
+{
+	char *e;
+	errno = 0;
+	long v = strtol(s, &e, 10);
+	if (errno || *e || e == s || v < lo || v > hi) {
+		fprintf(stderr, "tricolor-kvserver: bad %s '%s'\n", what, s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "gc-percent", required_argument, NULL, 'g' },
+		{ "cleanup-mode", required_argument, NULL, 'm' },
+		{ "forget", no_argument, NULL, 'f' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "p:b:t:g:m:fsh", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': opt.port = parse_int(optarg, 0, 65535, "port"); break;
+		case 'b': opt.bind = optarg; break;
+		case 't': opt.threads = parse_int(optarg, 1, MAX_WORKERS, "thread count"); break;
+		case 'g': opt.gc_percent = parse_int(optarg, -1, 1000000, "gc percent"); break;
+		case 'm':
+			if (strcmp(optarg, "cleanup") == 0)
+				opt.mode = MODE_CLEANUP;
+			else if (strcmp(optarg, "finalizer") == 0)
+				opt.mode = MODE_FINALIZER;
+			else {
+				fprintf(stderr, "tricolor-kvserver: bad cleanup mode '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'f': opt.forget = 1; break;
+		case 's': opt.stats = 1; break;
+		case 'h': usage(stdout, argv[0]); return 0;
+		default: usage(stderr, argv[0]); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (opt.threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		opt.threads = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+	}
+
+	/* As many descriptors as we may have. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	char topts[64] = "";
+	if (opt.gc_percent == -1)
+		snprintf(topts, sizeof topts, "gc_percent=off");
+	else if (opt.gc_percent >= 0)
+		snprintf(topts, sizeof topts, "gc_percent=%d", opt.gc_percent);
+	int rc = tri_init(topts[0] ? topts : NULL);
+	if (rc != 0) {
+		fprintf(stderr, "tricolor-kvserver: tri_init: %s\n", strerror(rc));
+		return 1;
+	}
+	tri_add_roots(&g_srv, &g_srv + 1);
+	struct server *srv = tri_alloc(sizeof *srv);
+	if (!srv) {
+		fprintf(stderr, "tricolor-kvserver: out of memory\n");
+		return 1;
+	}
+	TRI_STORE(g_srv, srv);
+	struct kv_table *table = kv_table_new();
+	if (!table) {
+		fprintf(stderr, "tricolor-kvserver: out of memory\n");
+		return 1;
+	}
+	TRI_STORE(srv->table, table);
+
+	/* Listening socket. */
+	g_listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (g_listen_fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	int one = 1;
+	setsockopt(g_listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+	if (inet_pton(AF_INET, opt.bind, &sa.sin_addr) != 1) {
+		fprintf(stderr, "tricolor-kvserver: bad address '%s'\n", opt.bind);
+		return 2;
+	}
+	if (bind(g_listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		fprintf(stderr, "tricolor-kvserver: bind %s:%d: %s\n", opt.bind,
+			opt.port, strerror(errno));
+		return 1;
+	}
+	if (listen(g_listen_fd, 4096) != 0) {
+		perror("listen");
+		return 1;
+	}
+	socklen_t sl = sizeof sa;
+	getsockname(g_listen_fd, (struct sockaddr *)&sa, &sl);
+
+	/* Shutdown: the signal handler writes to a pipe that every worker's
+	 * epoll set holds (level-triggered, never drained: wakes them all). */
+	if (pipe2(g_stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		perror("pipe2");
+		return 1;
+	}
+	struct sigaction act;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = on_signal;
+	sigemptyset(&act.sa_mask);
+	sigaction(SIGINT, &act, NULL);
+	sigaction(SIGTERM, &act, NULL);
+
+	/* Workers start with SIGINT/SIGTERM blocked: the main thread takes
+	 * them. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int started = 0;
+	for (int i = 0; i < opt.threads; i++) {
+		struct worker *w = tri_alloc(sizeof *w);
+		if (!w)
+			break;
+		w->id = i;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->epfd < 0) {
+			perror("epoll_create1");
+			return 1;
+		}
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+					  .data.u64 = TAG_LISTEN };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, g_listen_fd, &ev) != 0) {
+			perror("epoll_ctl listen");
+			return 1;
+		}
+		struct epoll_event sev = { .events = EPOLLIN, .data.u64 = TAG_STOP };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, g_stop_pipe[0], &sev) != 0) {
+			perror("epoll_ctl pipe");
+			return 1;
+		}
+		TRI_STORE(srv->workers[i], w);
+		int e = pthread_create(&w->thread, NULL, worker_main, w);
+		if (e != 0) {
+			fprintf(stderr, "tricolor-kvserver: pthread_create: %s\n", strerror(e));
+			TRI_STORE(srv->workers[i], NULL);
+			break;
+		}
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started == 0)
+		return 1;
+
+	fprintf(stderr,
+		"tricolor-kvserver: listening on %s:%d (%d threads, %s mode%s)\n",
+		opt.bind, ntohs(sa.sin_port), started,
+		opt.mode == MODE_CLEANUP ? "cleanup" : "finalizer",
+		opt.forget ? ", forget" : "");
+
+	/* A signal may have come before the handler could reach a worker. */
+	if (g_stop) {
+		ssize_t r = write(g_stop_pipe[1], "x", 1);
+		(void)r;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_t th = srv->workers[i]->thread;
+		tri_blocking_enter();
+		pthread_join(th, NULL);
+		tri_blocking_leave();
+	}
+	if (opt.stats)
+		print_stats(started);
+	fprintf(stderr, "tricolor-kvserver: shut down\n");
+	return 0;
+}

@@ -1,0 +1,338 @@
+/*
+ * tricolor.h - a concurrent garbage-collected heap for multithreaded C.
+ *
+ * tricolor brings Go's runtime memory model to C on pthreads: per-thread
+ * allocation caches, a concurrent tri-color marker with a write barrier,
+ * conservative stack scanning at safepoints, a concurrent sweeper,
+ * finalizers with runtime.SetFinalizer semantics, cleanups with
+ * runtime.AddCleanup semantics, and tri_keep_alive (runtime.KeepAlive).
+ *
+ * The rules a program follows:
+ *  - Every thread that touches the heap is attached (tri_init attaches the
+ *    first; others call tri_thread_attach). A heap function called from a
+ *    thread that is not attached aborts with "... not attached".
+ *  - Pointer stores into heap objects and registered roots go through
+ *    tri_store / TRI_STORE (the write barrier). Plain stores are allowed only
+ *    into an object the thread has just allocated and not yet published.
+ *  - A thread that blocks for long (I/O, locks, condition variables, joins)
+ *    brackets the call with tri_blocking_enter / tri_blocking_leave, and a
+ *    thread that computes for long without allocating calls tri_safepoint
+ *    now and then. Otherwise it delays the collector (not other threads).
+ *  - Pointers to heap objects are found conservatively in stacks, registers,
+ *    registered root ranges and objects from tri_alloc. Memory from malloc
+ *    or static data that is not registered is invisible to the collector.
+ *
+ * Every function aborts with a message on stderr naming itself on misuse.
+ * Abort messages are listed in docs/misuse.md.
+ */
+#ifndef TRICOLOR_H
+#define TRICOLOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRI_VERSION_MAJOR 0
+#define TRI_VERSION_MINOR 1
+
+#if defined(__GNUC__)
+#define TRI_API __attribute__((visibility("default")))
+#define TRI_MALLOC_ATTR __attribute__((malloc, alloc_size(1)))
+#else
+#define TRI_API
+#define TRI_MALLOC_ATTR
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Start-up and threads                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_init: start the runtime and attach the calling thread.
+ * options: NULL or "key=value,key=value". The environment overrides it:
+ * TRICOLOR_OPTIONS (same syntax) and then one variable per option,
+ * TRICOLOR_<KEY> in upper case (TRICOLOR_GC_PERCENT=50).
+ * Keys: gc_percent (int >= 0 or "off", default 100), memory_limit (bytes,
+ * suffixes k/m/g, default none), mark_workers (default max(1, ncpu/4)),
+ * cleanup_workers (default max(4, ncpu)), heap_reserve (address space
+ * reserved for the heap, default 64g), min_heap (default 4m),
+ * slow_finalizer_ms (default 1000), debug (a '+'-separated list of
+ * gctrace, checkmark, poison, checkfinalizers, trace=PATH).
+ * Returns 0, EINVAL for an unknown key or bad value (a message naming it is
+ * printed on stderr and nothing is started), ENOMEM if the heap cannot be
+ * reserved, EALREADY if called twice (the second call changes nothing).
+ * Call once, from the thread that will use the heap first.
+ */
+TRI_API int tri_init(const char *options);
+
+/*
+ * tri_thread_attach: register the calling thread with the collector. Its
+ * stack and registers become roots. Any thread may call it after tri_init;
+ * attaching an attached thread is a no-op. Aborts if tri_init was not called.
+ */
+TRI_API void tri_thread_attach(void);
+
+/*
+ * tri_thread_detach: unregister the calling thread; its stack stops being a
+ * root and its allocation cache is handed back. Call before the thread
+ * exits (a thread that exits attached is detached by a pthread key
+ * destructor, but its last frames are then no longer scanned). Aborts if the
+ * thread is not attached or is inside tri_blocking_enter.
+ */
+TRI_API void tri_thread_detach(void);
+
+/* tri_thread_is_attached: 1 if the calling thread is attached, else 0. */
+TRI_API int tri_thread_is_attached(void);
+
+/* ------------------------------------------------------------------ */
+/* Allocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_alloc: n bytes of zeroed memory, 16-byte aligned, scanned
+ * conservatively for pointers. tri_alloc(0) returns one shared non-NULL
+ * address that must not be written. Returns NULL with errno = ENOMEM when
+ * the heap cannot grow (the heap keeps working). Attached threads only.
+ */
+TRI_API void *tri_alloc(size_t n) TRI_MALLOC_ATTR;
+
+/*
+ * tri_alloc_atomic: like tri_alloc, but the collector never scans the
+ * memory: use it for data with no pointers to heap objects (strings,
+ * buffers, numbers).
+ */
+TRI_API void *tri_alloc_atomic(size_t n) TRI_MALLOC_ATTR;
+
+/*
+ * tri_size: the usable size of the block that contains p (>= the size
+ * asked for), or 0 if p is not inside a heap block. Any thread.
+ */
+TRI_API size_t tri_size(const void *p);
+
+/*
+ * tri_base: the start of the heap block containing p (p may point anywhere
+ * inside it), or NULL if p is not inside an allocated block.
+ */
+TRI_API void *tri_base(const void *p);
+
+/* tri_is_heap_ptr: 1 if p points into an allocated heap block, else 0. */
+TRI_API int tri_is_heap_ptr(const void *p);
+
+/* ------------------------------------------------------------------ */
+/* Safepoints and blocking regions                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_safepoint: poll for collector work pending on this thread (a
+ * handshake action: stack scan, buffer flush). Cheap when nothing is pending
+ * (one load, one branch). Attached threads only.
+ */
+TRI_API void tri_safepoint(void);
+
+/*
+ * tri_blocking_enter / tri_blocking_leave: bracket a call that may block
+ * (read, epoll_wait, pthread_join, sleeping on a lock). Between them the
+ * thread must not touch the heap or call tri_* functions (other than
+ * tri_blocking_leave); the collector may scan its stack on its behalf.
+ * Nesting is not allowed: entering twice or leaving without entering aborts.
+ */
+TRI_API void tri_blocking_enter(void);
+TRI_API void tri_blocking_leave(void);
+
+/* ------------------------------------------------------------------ */
+/* Write barrier                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Internal: nonzero while any collection has the write barrier enabled. */
+extern TRI_API volatile int tri_barrier_enabled_;
+TRI_API void tri_store_slow_(void **slot, const void *value);
+
+/*
+ * tri_store: *(void **)slot = value, through the write barrier. slot is a
+ * pointer-sized, pointer-aligned field inside a heap object or a registered
+ * root range. Inline fast path: one load and one branch when no collection
+ * is marking. Attached threads only (the slow path aborts otherwise).
+ */
+static inline void tri_store(void *slot, const void *value)
+{
+	if (__builtin_expect(tri_barrier_enabled_, 0))
+		tri_store_slow_((void **)slot, value);
+	else
+		__atomic_store_n((void **)slot, (void *)value, __ATOMIC_RELAXED);
+}
+
+/* TRI_STORE(lvalue, value): typed form, e.g. TRI_STORE(node->next, other). */
+#define TRI_STORE(lvalue, value)                                             \
+	do {                                                                 \
+		__typeof__(lvalue) tri_v_ = (value);                           \
+		_Static_assert(sizeof(lvalue) == sizeof(void *),             \
+			       "TRI_STORE needs a pointer-sized lvalue");     \
+		tri_store((void *)&(lvalue), (const void *)tri_v_);          \
+	} while (0)
+
+/*
+ * tri_load: an atomic (relaxed) load of a pointer field that other threads
+ * store to with tri_store. Plain loads are fine where the program already
+ * synchronizes; this is for racing readers.
+ */
+static inline void *tri_load(const void *slot)
+{
+	return __atomic_load_n((void *const *)slot, __ATOMIC_RELAXED);
+}
+
+/*
+ * tri_cas: atomic compare-and-swap of a pointer field through the write
+ * barrier. If *slot == expected, stores desired and returns 1; else 0.
+ */
+TRI_API int tri_cas(void *slot, const void *expected, const void *desired);
+
+/*
+ * tri_memmove: memmove for memory that may hold pointers (heap objects or
+ * root ranges) through the write barrier. dst and src must be 8-byte aligned
+ * when n >= 8; the byte tail, if any, is copied plainly.
+ */
+TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Roots and collection                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_add_roots: register [start, end) as a root range, scanned
+ * conservatively every cycle. Stores of heap pointers into it must use
+ * tri_store. Ranges may overlap; any thread.
+ */
+TRI_API void tri_add_roots(void *start, void *end);
+
+/* tri_remove_roots: unregister a range registered with the same bounds.
+ * Aborts with a message if no such range is registered. */
+TRI_API void tri_remove_roots(void *start, void *end);
+
+/*
+ * tri_collect: Go's runtime.GC(). Finishes any cycle in progress, runs one
+ * full cycle (mark and sweep) and returns. The caller's stack is a root.
+ * On return every finalizer and cleanup of an object the cycle found dead is
+ * queued (tri_drain waits for them to run). Safe from several threads.
+ */
+TRI_API void tri_collect(void);
+
+/*
+ * tri_gc_percent: set gc_percent (Go's debug.SetGCPercent); returns the old
+ * value. -1 means off.
+ */
+TRI_API int tri_gc_percent(int percent);
+
+/* ------------------------------------------------------------------ */
+/* Finalizers, cleanups, keep-alive                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_set_finalizer: Go's runtime.SetFinalizer. obj must be the start of a
+ * block from tri_alloc/tri_alloc_atomic. When a cycle finds obj unreachable,
+ * the finalizer is removed, obj (and what it references) is kept alive and
+ * fn(obj) is queued for the finalizer thread, which runs finalizers one at a
+ * time. fn == NULL removes the finalizer (silently if none). Objects in a
+ * cycle of references with a finalizer are never finalized or freed. If A
+ * points to B and both have finalizers, A's runs first, B's in a later cycle.
+ * Aborts on misuse: "tri_set_finalizer: pointer is NULL", "... pointer not
+ * in allocated block", "... pointer not at beginning of allocated block",
+ * "... finalizer already set". The tri_alloc(0) address is ignored.
+ * Finalizers are not guaranteed to run before the program exits.
+ */
+TRI_API void tri_set_finalizer(void *obj, void (*fn)(void *obj));
+
+/* Handle for a cleanup registered with tri_add_cleanup. */
+typedef struct tri_cleanup {
+	uint64_t id;
+} tri_cleanup;
+
+/*
+ * tri_add_cleanup: Go's runtime.AddCleanup. When the object ptr points into
+ * becomes unreachable, fn(arg) is queued for the cleanup worker pool; the
+ * object is freed in that same cycle (never resurrected, fn never sees it).
+ * Any number per object; ptr may point anywhere inside it. arg is kept alive
+ * until the cleanup ran or was stopped. If the object also has a finalizer,
+ * the finalizer runs first and the cleanups run once the object is
+ * unreachable again. Aborts on misuse: "tri_add_cleanup: ptr is NULL",
+ * "... ptr not in allocated block", "... ptr is equal to arg, cleanup will
+ * never run", "... arg points into ptr's object, cleanup will never run".
+ * For the tri_alloc(0) address it does nothing and returns a zero handle.
+ */
+TRI_API tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg),
+				    void *arg);
+
+/*
+ * tri_cleanup_stop: cancel a cleanup that has not been queued yet. No-op if
+ * it was queued or ran, if called twice, or for a zero handle. Handles are
+ * unique for the life of the process and never cancel another cleanup.
+ */
+TRI_API void tri_cleanup_stop(tri_cleanup c);
+
+/*
+ * tri_drain: wait until every finalizer and cleanup queued at the time of
+ * the call has finished. Returns 0, or ETIMEDOUT after timeout_ms (< 0:
+ * wait forever). Aborts if called from a finalizer or cleanup.
+ */
+TRI_API int tri_drain(long timeout_ms);
+
+/*
+ * tri_keep_alive: Go's runtime.KeepAlive. Keeps p reachable (so its
+ * finalizer or cleanups cannot run) at least until this point.
+ */
+#define tri_keep_alive(p)                                                     \
+	do {                                                                  \
+		const void *tri_ka_ = (const void *)(p);                      \
+		__asm__ __volatile__("" : : "r"(tri_ka_) : "memory");         \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * tri_read_metric: read one metric by its Go runtime/metrics style name
+ * (e.g. "/gc/cycles/total:gc-cycles"). Returns 0, or ENOENT for an unknown
+ * name. Any thread, attached or not.
+ */
+TRI_API int tri_read_metric(const char *name, uint64_t *value);
+
+/* One metric's name and one-line description. */
+typedef struct tri_metric_desc {
+	const char *name;
+	const char *description;
+} tri_metric_desc;
+
+/* tri_metrics_list: all metric names; *count receives their number. */
+TRI_API const tri_metric_desc *tri_metrics_list(size_t *count);
+
+/*
+ * tri_pause_sample: one pause a thread saw (handshake action, assist or
+ * global stop), as recorded in the per-thread pause ring.
+ */
+typedef struct tri_pause {
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint64_t length_ns;
+	uint32_t kind; /* TRI_PAUSE_* */
+	uint32_t thread; /* registry id */
+} tri_pause;
+
+enum {
+	TRI_PAUSE_HANDSHAKE = 1,
+	TRI_PAUSE_ASSIST = 2,
+	TRI_PAUSE_STOP = 3, /* checkmark stop-the-world (debug only) */
+	TRI_PAUSE_WAIT = 4  /* allocation waited for a cycle (heap limit) */
+};
+
+/*
+ * tri_pauses: copy up to max recorded pauses (the most recent ones of every
+ * thread, live and exited) into out; returns how many were copied.
+ */
+TRI_API size_t tri_pauses(tri_pause *out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRICOLOR_H */

@@ -1,0 +1,3 @@
+module tricolor/perf/peers/go
+
+go 1.19

@@ -1,0 +1,48 @@
+/*
+ * os_mem.c - mmap/madvise wrappers and the mmap fault injector.
+ */
+#include "alloc/os_mem.h"
+#include "runtime/runtime.h"
+#include <sys/mman.h>
+
+/* Number of commits still to fail (test hook); written by tests through
+ * tri_debug_fail_mmap, decremented atomically by committers. */
+static int fail_commits;
+
+TRI_API void tri_debug_fail_mmap(int n);
+void tri_debug_fail_mmap(int n)
+{
+	st_seq(&fail_commits, n);
+}
+
+void *os_reserve(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int os_commit(void *addr, size_t size)
+{
+	int f = ld_relaxed(&fail_commits);
+	while (f > 0) {
+		if (__atomic_compare_exchange_n(&fail_commits, &f, f - 1, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			return -1;
+	}
+	void *p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	fetch_add(&tri_stats.mapped_bytes, size);
+	return 0;
+}
+
+void os_release(void *addr, size_t size)
+{
+	madvise(addr, size, MADV_DONTNEED);
+}
+
+void *os_alloc_meta(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}

@@ -1,0 +1,15 @@
+/*
+ * os_mem.h - the only place that asks the kernel for memory.
+ * reserve: address space, no access. commit: make a range usable (zeroed).
+ * release: give the pages back (MADV_DONTNEED; the range stays committed and
+ * reads back as zeros). Test hook: tri_debug_fail_mmap(n) makes the next n
+ * commits fail, to exercise the ENOMEM paths.
+ */
+#ifndef TRI_OS_MEM_H
+#define TRI_OS_MEM_H
+#include <stddef.h>
+void *os_reserve(size_t size);
+int os_commit(void *addr, size_t size);
+void os_release(void *addr, size_t size);
+void *os_alloc_meta(size_t size); /* zeroed, lazily backed, never freed */
+#endif

@@ -1,0 +1,269 @@
+/*
+ * page_heap.c - the arena, its page map, span structs and free page runs
+ * (see page_heap.h for the policy). Everything here runs under
+ * tri_heap.lock except the lookups in span.h, which read the page map and
+ * span structs racily and validate what they find.
+ */
+#include "alloc/page_heap.h"
+#include "alloc/os_mem.h"
+#include "runtime/runtime.h"
+#include <errno.h>
+#include <string.h>
+
+struct tri_heap tri_heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+#define NBUCKETS 128 /* bucket n holds runs of n pages; bucket 0 runs >= 128 */
+#define GROW_PAGES 512 /* commit the arena 4 MiB at a time */
+
+static struct span *bucket[NBUCKETS];
+static struct span *unused_structs;
+static uint64_t free_bytes, released_bytes; /* page heap lock */
+
+int page_heap_init(size_t reserve)
+{
+	reserve &= ~(TRI_PAGE_SIZE - 1);
+	void *base = os_reserve(reserve);
+	if (!base)
+		return ENOMEM;
+	size_t npages = reserve >> TRI_PAGE_SHIFT;
+	tri_heap.pagemap = os_alloc_meta(npages * sizeof(struct span *));
+	tri_heap.max_spans = npages + 16;
+	tri_heap.spans = os_alloc_meta(tri_heap.max_spans * sizeof(struct span));
+	if (!tri_heap.pagemap || !tri_heap.spans)
+		return ENOMEM;
+	tri_heap.base = (uintptr_t)base;
+	tri_heap.reserved = reserve;
+	tri_heap.committed = 0;
+	return 0;
+}
+
+static struct span *struct_get(void)
+{
+	struct span *s = unused_structs;
+	if (s) {
+		unused_structs = s->next;
+	} else {
+		if (tri_heap.span_hwm >= tri_heap.max_spans)
+			return NULL;
+		s = &tri_heap.spans[tri_heap.span_hwm];
+		tri_lock_init(&s->special_lock);
+		st_release(&tri_heap.span_hwm, tri_heap.span_hwm + 1);
+	}
+	s->next = s->prev = NULL;
+	s->specials = NULL;
+	s->in_cache = 0;
+	return s;
+}
+
+static void struct_put(struct span *s)
+{
+	st_release(&s->state, SPAN_UNUSED);
+	s->next = unused_structs;
+	unused_structs = s;
+}
+
+static unsigned bucket_of(size_t npages)
+{
+	return npages < NBUCKETS ? (unsigned)npages : 0;
+}
+
+static void bucket_insert(struct span *s)
+{
+	unsigned b = bucket_of(s->npages);
+	s->prev = NULL;
+	s->next = bucket[b];
+	if (bucket[b])
+		bucket[b]->prev = s;
+	bucket[b] = s;
+	free_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
+	if (s->scavenged)
+		released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
+}
+
+static void bucket_remove(struct span *s)
+{
+	unsigned b = bucket_of(s->npages);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		bucket[b] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	free_bytes -= (uint64_t)s->npages * TRI_PAGE_SIZE;
+	if (s->scavenged)
+		released_bytes -= (uint64_t)s->npages * TRI_PAGE_SIZE;
+}
+
+static void map_pages(struct span *s)
+{
+	size_t first = (s->base - tri_heap.base) >> TRI_PAGE_SHIFT;
+	for (size_t i = 0; i < s->npages; i++)
+		st_relaxed(&tri_heap.pagemap[first + i], s);
+}
+
+static struct span *neighbour_free(uintptr_t addr)
+{
+	if (addr < tri_heap.base || addr - tri_heap.base >= tri_heap.committed)
+		return NULL;
+	struct span *n = tri_heap.pagemap[(addr - tri_heap.base) >> TRI_PAGE_SHIFT];
+	if (n && n->state == SPAN_FREE)
+		return n;
+	return NULL;
+}
+
+/* Insert a free run, merging it with free neighbours. */
+static void insert_coalesce(struct span *s)
+{
+	struct span *p = s->base > tri_heap.base ? neighbour_free(s->base - 1) : NULL;
+	if (p) {
+		bucket_remove(p);
+		p->npages += s->npages;
+		p->needzero |= s->needzero;
+		p->scavenged &= s->scavenged;
+		if (s->free_cycle > p->free_cycle)
+			p->free_cycle = s->free_cycle;
+		struct_put(s);
+		s = p;
+	}
+	struct span *n = neighbour_free(s->base + (uintptr_t)s->npages * TRI_PAGE_SIZE);
+	if (n) {
+		bucket_remove(n);
+		s->npages += n->npages;
+		s->needzero |= n->needzero;
+		s->scavenged &= n->scavenged;
+		if (n->free_cycle > s->free_cycle)
+			s->free_cycle = n->free_cycle;
+		struct_put(n);
+	}
+	map_pages(s);
+	bucket_insert(s);
+}
+
+static int grow(size_t npages)
+{
+	size_t want = npages > GROW_PAGES ? npages : GROW_PAGES;
+	size_t bytes = want * TRI_PAGE_SIZE;
+	if (tri_heap.committed + bytes > tri_heap.reserved) {
+		bytes = npages * TRI_PAGE_SIZE;
+		if (tri_heap.committed + bytes > tri_heap.reserved)
+			return -1;
+	}
+	uintptr_t at = tri_heap.base + tri_heap.committed;
+	if (os_commit((void *)at, bytes))
+		return -1;
+	struct span *s = struct_get();
+	if (!s)
+		return -1;
+	s->base = at;
+	s->npages = (uint32_t)(bytes >> TRI_PAGE_SHIFT);
+	s->needzero = 0;
+	s->scavenged = 0;
+	s->free_cycle = ld_relaxed(&tri_rt.cycle);
+	st_relaxed(&s->state, SPAN_FREE);
+	map_pages(s);
+	st_release(&tri_heap.committed, tri_heap.committed + bytes);
+	insert_coalesce(s);
+	return 0;
+}
+
+static struct span *find_fit(size_t npages)
+{
+	for (size_t b = npages; b < NBUCKETS; b++)
+		if (bucket[b])
+			return bucket[b];
+	struct span *best = NULL;
+	for (struct span *s = bucket[0]; s; s = s->next)
+		if (s->npages >= npages && (!best || s->npages < best->npages))
+			best = s;
+	return best;
+}
+
+struct span *page_heap_alloc(size_t npages, bool *needzero)
+{
+	if (npages == 0 || npages > tri_heap.reserved >> TRI_PAGE_SHIFT) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&tri_heap.lock);
+	struct span *s = find_fit(npages);
+	if (!s) {
+		if (grow(npages)) {
+			pthread_mutex_unlock(&tri_heap.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+		s = find_fit(npages);
+	}
+	bucket_remove(s);
+	if (s->npages > npages) {
+		struct span *rest = struct_get();
+		if (!rest) {
+			bucket_insert(s);
+			pthread_mutex_unlock(&tri_heap.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+		rest->base = s->base + npages * TRI_PAGE_SIZE;
+		rest->npages = (uint32_t)(s->npages - npages);
+		rest->needzero = s->needzero;
+		rest->scavenged = s->scavenged;
+		rest->free_cycle = s->free_cycle;
+		st_relaxed(&rest->state, SPAN_FREE);
+		s->npages = (uint32_t)npages;
+		map_pages(rest);
+		bucket_insert(rest);
+	}
+	/* Neither free nor in use until span_publish: coalescing skips it. */
+	st_relaxed(&s->state, SPAN_UNUSED);
+	*needzero = s->needzero;
+	s->needzero = 0;
+	s->scavenged = 0;
+	fetch_add(&tri_stats.spans_inuse, 1);
+	pthread_mutex_unlock(&tri_heap.lock);
+	return s;
+}
+
+void span_publish(struct span *s)
+{
+	map_pages(s);
+	st_release(&s->state, SPAN_INUSE);
+}
+
+void page_heap_free(struct span *s, bool dirty)
+{
+	pthread_mutex_lock(&tri_heap.lock);
+	st_release(&s->state, SPAN_FREE);
+	s->needzero = dirty;
+	s->scavenged = 0;
+	s->specials = NULL;
+	s->free_cycle = ld_relaxed(&tri_rt.cycle);
+	fetch_sub(&tri_stats.spans_inuse, 1);
+	insert_coalesce(s);
+	pthread_mutex_unlock(&tri_heap.lock);
+}
+
+void page_heap_scavenge(uint64_t cycle, bool all)
+{
+	pthread_mutex_lock(&tri_heap.lock);
+	for (unsigned b = 0; b < NBUCKETS; b++) {
+		for (struct span *s = bucket[b]; s; s = s->next) {
+			if (s->scavenged || (!all && s->free_cycle >= cycle))
+				continue;
+			os_release((void *)s->base, (size_t)s->npages * TRI_PAGE_SIZE);
+			s->scavenged = 1;
+			s->needzero = 0;
+			released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
+			fetch_add(&tri_stats.released_total, (uint64_t)s->npages * TRI_PAGE_SIZE);
+		}
+	}
+	pthread_mutex_unlock(&tri_heap.lock);
+}
+
+void page_heap_usage(uint64_t *freeb, uint64_t *released)
+{
+	pthread_mutex_lock(&tri_heap.lock);
+	*freeb = free_bytes;
+	*released = released_bytes;
+	pthread_mutex_unlock(&tri_heap.lock);
+}

@@ -1,0 +1,33 @@
+/*
+ * page_heap.h - pages for spans, from one reserved arena.
+ *
+ * The arena is reserved once (heap_reserve bytes of address space) and
+ * committed in 4 MiB steps as the heap grows. Free page runs are spans in
+ * state SPAN_FREE, kept in size-bucketed lists and coalesced with free
+ * neighbours on free. All of it is under tri_heap.lock.
+ *
+ * Return to the OS (scavenging), the policy: a free run that has stayed free
+ * for one whole GC cycle is released with MADV_DONTNEED at the end of the
+ * next sweep; when the mapped total exceeds memory_limit every free run is
+ * released at once. Released pages read back as zeros, so they need no
+ * clearing when reused.
+ */
+#ifndef TRI_PAGE_HEAP_H
+#define TRI_PAGE_HEAP_H
+#include "alloc/span.h"
+
+int page_heap_init(size_t reserve);
+/* A span of npages pages, state still SPAN_FREE and not in the page map's
+ * in-use view until span_publish; *needzero says whether its memory may be
+ * dirty. NULL when the arena is exhausted or the OS refuses (errno ENOMEM). */
+struct span *page_heap_alloc(size_t npages, bool *needzero);
+/* Make every page of s map to s and release-store state SPAN_INUSE. */
+void span_publish(struct span *s);
+/* Give s's pages back to the page heap (the span is unused after this).
+ * dirty: the memory may hold non-zero bytes. */
+void page_heap_free(struct span *s, bool dirty);
+/* Release free runs as described above; cycle = the cycle just swept. */
+void page_heap_scavenge(uint64_t cycle, bool all);
+/* Bytes in free runs not released to the OS, and released. */
+void page_heap_usage(uint64_t *free_bytes, uint64_t *released_bytes);
+#endif

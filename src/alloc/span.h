@@ -1,0 +1,170 @@
+/*
+ * span.h - spans, the page map and object lookup.
+ *
+ * A span is a run of pages from the heap arena. An in-use span holds objects
+ * of one span class (small), or one large object (class 0). Every page of an
+ * in-use span maps to it in the page map, so any address resolves in O(1):
+ * arena offset -> page -> span -> object index (a multiply, no divide).
+ * Span structs live in one table that only grows (tri_heap.spans); they are
+ * recycled, never unmapped, so a stale page-map entry still points at a valid
+ * struct (lookups check state and bounds).
+ *
+ * Allocation state of a small span, after Go's mspan:
+ *   alloc_bits  bit i set: slot i held a live object at the last sweep.
+ *   freeindex   slots below it have been handed out (or were live) since the
+ *               last sweep; allocation searches upward from it.
+ *   alloc_cache inverted alloc_bits window starting at freeindex (bit 0 is
+ *               slot freeindex), so the fast path is a count-trailing-zeros.
+ *   A slot is free iff idx >= freeindex && !alloc_bits[idx].
+ *   black_from / black_cycle: slots in [black_from, freeindex) not set in
+ *               alloc_bits were allocated black during cycle black_cycle
+ *               (by a thread whose stack was already scanned): the sweep of
+ *               that cycle keeps them whatever their mark bit says.
+ *
+ * Who writes what:
+ *   base, limit, npages, cls, spanclass, noscan, elemsize, nelems, divmul:
+ *       the page heap / central lists, before state is release-stored to
+ *       SPAN_INUSE; immutable while in use.
+ *   state: release-stored by the page heap; acquire-loaded by lookups.
+ *   alloc_cache, freeindex, black_from, black_cycle: the span's owner (the
+ *       thread cache it sits in, or the holder of the central lock); the
+ *       marker reads freeindex racily (relaxed) - see span_slot_free.
+ *   alloc_bits: only the sweeper of the span (which owns it exclusively);
+ *       never changes during marking (every span is swept before a cycle).
+ *   mark_bits: set by markers with atomic OR, only while marking; read and
+ *       cleared by the sweeper, which runs after marking has ended.
+ *   swept_cycle: the central lock of the span's class (or the sweeper that
+ *       took the span off the lists).
+ *   specials: special_lock.
+ */
+#ifndef TRI_SPAN_H
+#define TRI_SPAN_H
+#include "alloc/size_class.h"
+#include "runtime/atomics.h"
+#include "runtime/lock.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BITMAP_WORDS (SPAN_MAX_OBJECTS / 64)
+#define NO_BLACK UINT32_MAX
+
+enum span_state { SPAN_FREE = 0, SPAN_INUSE = 1, SPAN_UNUSED = 2 };
+
+struct special;
+
+struct span {
+	uintptr_t base;
+	uintptr_t limit; /* end of the last object */
+	size_t elemsize;
+	uint32_t npages;
+	uint32_t state;
+	uint16_t spanclass;
+	uint8_t cls;
+	uint8_t noscan;
+	uint32_t nelems;
+	uint32_t divmul;
+
+	uint64_t alloc_cache;
+	uint32_t freeindex;
+	uint32_t black_from;
+	uint64_t black_cycle;
+	uint64_t swept_cycle;
+
+	uint64_t alloc_bits[BITMAP_WORDS];
+	uint64_t mark_bits[BITMAP_WORDS];
+
+	/* central list or page-heap free list (owner of the list's lock) */
+	struct span *next, *prev;
+	int list;
+
+	tri_lock_t special_lock;
+	struct special *specials;
+
+	/* page heap bookkeeping for free spans (page heap lock) */
+	uint64_t free_cycle;
+	uint8_t needzero;
+	uint8_t scavenged;
+	uint8_t in_cache; /* owned by a thread cache (debug checks) */
+};
+
+struct tri_heap {
+	uintptr_t base;		/* arena start, immutable after init */
+	size_t reserved;	/* arena size, immutable */
+	size_t committed;	/* bytes committed from base; grows under lock, read relaxed */
+	struct span **pagemap;	/* one entry per arena page */
+	struct span *spans;	/* span struct table */
+	size_t max_spans;
+	uint32_t span_hwm;	/* structs ever used; grows under lock, read relaxed */
+	pthread_mutex_t lock;	/* page heap lock: free lists, pagemap updates, span structs */
+};
+
+extern struct tri_heap tri_heap;
+
+/* The span an address falls in (any state), or NULL outside the arena. */
+static inline struct span *span_of(uintptr_t p)
+{
+	uintptr_t off = p - tri_heap.base;
+	if (off >= ld_relaxed(&tri_heap.committed))
+		return NULL;
+	return ld_relaxed(&tri_heap.pagemap[off >> TRI_PAGE_SHIFT]);
+}
+
+static inline uint32_t span_index(const struct span *s, uintptr_t p)
+{
+	if (s->cls == 0)
+		return 0;
+	return (uint32_t)(((uint64_t)(uint32_t)(p - s->base) * s->divmul) >> 32);
+}
+
+static inline bool span_slot_free(const struct span *s, uint32_t idx)
+{
+	if (idx < ld_relaxed(&s->freeindex))
+		return false;
+	return !((ld_relaxed(&s->alloc_bits[idx >> 6]) >> (idx & 63)) & 1);
+}
+
+/*
+ * Resolve p to the allocated object containing it: returns the object's
+ * base (and its span and index), or 0 if p is not inside an allocated
+ * object. Safe on any word (conservative scanning).
+ */
+static inline uintptr_t object_lookup(uintptr_t p, struct span **sp, uint32_t *idxp)
+{
+	struct span *s = span_of(p);
+	if (!s || ld_acquire(&s->state) != SPAN_INUSE)
+		return 0;
+	if (p < s->base || p >= s->limit)
+		return 0;
+	uint32_t idx = span_index(s, p);
+	if (span_slot_free(s, idx))
+		return 0;
+	*sp = s;
+	*idxp = idx;
+	return s->base + (uintptr_t)idx * s->elemsize;
+}
+
+static inline bool mark_test_and_set(struct span *s, uint32_t idx)
+{
+	uint64_t bit = 1ull << (idx & 63);
+	uint64_t *w = &s->mark_bits[idx >> 6];
+	if (ld_relaxed(w) & bit)
+		return false;
+	return !(fetch_or(w, bit) & bit);
+}
+
+static inline bool mark_is_set(const struct span *s, uint32_t idx)
+{
+	return (ld_relaxed(&s->mark_bits[idx >> 6]) >> (idx & 63)) & 1;
+}
+
+/* Set up a fresh small span for spanclass sc (caller owns it). */
+void span_init_small(struct span *s, unsigned spanclass);
+/* Set up a large span (one object of npages pages). */
+void span_init_large(struct span *s, bool noscan);
+/* Refill alloc_cache from freeindex; returns false if the span is full. */
+bool span_refill_cache(struct span *s);
+/* Number of free slots at or above freeindex. */
+uint32_t span_free_count(const struct span *s);
+#endif

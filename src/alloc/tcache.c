@@ -1,0 +1,202 @@
+/*
+ * tcache.c - tri_alloc and the per-thread cache (see tcache.h).
+ */
+#include "alloc/tcache.h"
+#include "alloc/central.h"
+#include "alloc/page_heap.h"
+#include "runtime/handshake.h"
+#include "runtime/pacer.h"
+#include "sweep/sweep.h"
+#include <errno.h>
+#include <string.h>
+
+/* A span with nothing free: the initial t->alloc[] entry, so the fast path
+ * needs no NULL check. Never swept, never listed. */
+struct span tri_empty_span = {.state = SPAN_UNUSED};
+char tri_zerobase[16] __attribute__((aligned(16)));
+
+static inline void *alloc_from(struct span *s)
+{
+	uint64_t c = s->alloc_cache;
+	if (likely(c != 0)) {
+		unsigned bit = (unsigned)__builtin_ctzll(c);
+		uint32_t idx = s->freeindex + bit;
+		s->alloc_cache = (c >> bit) >> 1;
+		st_relaxed(&s->freeindex, idx + 1);
+		return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+	}
+	return NULL;
+}
+
+void *tri_alloc(size_t n)
+{
+	struct tri_thread *t = tri_self;
+	if (likely(n - 1 < TRI_MAX_SMALL && !ld_relaxed(&t->slow))) {
+		void *p = alloc_from(t->alloc[size_to_class(n) << 1]);
+		if (likely(p != NULL))
+			return p;
+	}
+	return alloc_slow(t, n, 0);
+}
+
+void *tri_alloc_atomic(size_t n)
+{
+	struct tri_thread *t = tri_self;
+	if (likely(n - 1 < TRI_MAX_SMALL && !ld_relaxed(&t->slow))) {
+		void *p = alloc_from(t->alloc[(size_to_class(n) << 1) | 1]);
+		if (likely(p != NULL))
+			return p;
+	}
+	return alloc_slow(t, n, 1);
+}
+
+void tcache_start_black(struct tri_thread *t, uint64_t cycle)
+{
+	t->alloc_black = 1;
+	t->alloc_black_cycle = cycle;
+	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
+		struct span *s = t->alloc[sc];
+		if (s != &tri_empty_span && s->black_cycle != cycle) {
+			s->black_cycle = cycle;
+			s->black_from = s->freeindex;
+		}
+	}
+}
+
+static void cache_put(struct tri_thread *t, unsigned sc)
+{
+	struct span *s = t->alloc[sc];
+	if (s == &tri_empty_span)
+		return;
+	t->alloc[sc] = &tri_empty_span;
+	size_t unused = (size_t)span_free_count(s) * s->elemsize;
+	if (unused) {
+		fetch_sub(&tri_stats.heap_live, (int64_t)unused);
+		fetch_sub(&tri_stats.alloc_bytes, unused);
+	}
+	central_release(s);
+}
+
+void tcache_release_all(struct tri_thread *t)
+{
+	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++)
+		cache_put(t, sc);
+}
+
+/* Black allocation: a span taken while the thread allocates black starts its
+ * black range where its free slots start. */
+static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
+{
+	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle) {
+		s->black_cycle = t->alloc_black_cycle;
+		s->black_from = s->freeindex;
+	}
+	s->in_cache = 1;
+	size_t bytes = (size_t)span_free_count(s) * s->elemsize;
+	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
+	fetch_add(&tri_stats.alloc_bytes, bytes);
+	fetch_add(&tri_stats.alloc_objects, bytes / s->elemsize);
+	t->alloc[sc] = s;
+}
+
+static void *out_of_memory(void)
+{
+	fetch_add(&tri_stats.oom_count, 1);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
+{
+	if (n > tri_heap.reserved)
+		return out_of_memory();
+	size_t npages = (n + TRI_PAGE_SIZE - 1) >> TRI_PAGE_SHIFT;
+	size_t bytes = npages * TRI_PAGE_SIZE;
+	pacer_before_alloc(t, bytes);
+	bool needzero;
+	struct span *s = page_heap_alloc(npages, &needzero);
+	if (!s) {
+		pacer_out_of_memory(t);
+		s = page_heap_alloc(npages, &needzero);
+		if (!s)
+			return out_of_memory();
+	}
+	span_init_large(s, noscan);
+	if (t->alloc_black) {
+		s->black_cycle = t->alloc_black_cycle;
+		s->black_from = 0;
+	}
+	if (tri_rt.opt.poison)
+		sweep_check_poison((void *)s->base, bytes);
+	if (needzero || tri_rt.opt.poison)
+		memset((void *)s->base, 0, bytes);
+	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
+	fetch_add(&tri_stats.alloc_bytes, bytes);
+	fetch_add(&tri_stats.alloc_objects, 1);
+	central_add_large(s);
+	span_publish(s);
+	return (void *)s->base;
+}
+
+void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
+{
+	if (unlikely(t->slow & SLOW_DETACHED)) {
+		tri_require_init(noscan ? "tri_alloc_atomic" : "tri_alloc");
+		tri_fatal("%s: thread not attached (call tri_thread_attach first)",
+			  noscan ? "tri_alloc_atomic" : "tri_alloc");
+	}
+	if (ld_relaxed(&t->slow) & SLOW_POLL)
+		safepoint_slow(t);
+	if (n == 0)
+		return tri_zerobase;
+	if (n > TRI_MAX_SMALL)
+		return alloc_large(t, n, noscan);
+	unsigned sc = (size_to_class(n) << 1) | (unsigned)noscan;
+	for (;;) {
+		struct span *s = t->alloc[sc];
+		void *p = alloc_from(s);
+		if (!p && s != &tri_empty_span && span_refill_cache(s))
+			p = alloc_from(s);
+		if (p) {
+			if (unlikely(tri_rt.opt.poison)) {
+				sweep_check_poison(p, s->elemsize);
+				memset(p, 0, s->elemsize);
+			}
+			return p;
+		}
+		cache_put(t, sc);
+		pacer_before_alloc(t, (size_t)tri_class[sc >> 1].npages * TRI_PAGE_SIZE);
+		s = central_acquire(sc);
+		if (!s) {
+			pacer_out_of_memory(t);
+			s = central_acquire(sc);
+			if (!s)
+				return out_of_memory();
+		}
+		cache_take(t, sc, s);
+	}
+}
+
+static uintptr_t lookup(const void *p, struct span **sp)
+{
+	uint32_t idx;
+	return object_lookup((uintptr_t)p, sp, &idx);
+}
+
+size_t tri_size(const void *p)
+{
+	struct span *s;
+	return lookup(p, &s) ? s->elemsize : 0;
+}
+
+void *tri_base(const void *p)
+{
+	struct span *s;
+	return (void *)lookup(p, &s);
+}
+
+int tri_is_heap_ptr(const void *p)
+{
+	struct span *s;
+	return lookup(p, &s) != 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * tcache.h - the per-thread allocation cache.
+ *
+ * A thread owns one span per span class (t->alloc[sc]) and allocates from it
+ * with no lock and no atomic read-modify-write: the fast path is a load of
+ * t->slow (the safepoint poll: handshake pending, debug mode, or not
+ * attached), a count-trailing-zeros on the span's alloc_cache, and two plain
+ * stores (alloc_cache, freeindex). Memory comes back already zeroed by the
+ * sweeper. When the span is exhausted, the slow path hands it back to its
+ * central list and takes another (alloc/central.c), paying the pacer (an
+ * assist or a trigger) per span, not per object.
+ *
+ * Accounting: heap_live grows by a span's free bytes when a cache takes it
+ * and shrinks by the bytes still free when the cache hands it back (as in
+ * Go), so the fast path touches no shared counter.
+ */
+#ifndef TRI_TCACHE_H
+#define TRI_TCACHE_H
+#include "runtime/thread.h"
+void *alloc_slow(struct tri_thread *t, size_t n, int noscan);
+#endif

@@ -1,0 +1,294 @@
+/*
+ * cleanup.c - tri_add_cleanup, tri_cleanup_stop and the worker pool (see
+ * cleanup.h).
+ */
+#include "cleanup/cleanup.h"
+#include "alloc/special.h"
+#include "final/finalizer.h"
+#include "mark/scan.h"
+#include "runtime/probes.h"
+#include "runtime/thread.h"
+#include <errno.h>
+#include <stdlib.h>
+
+#define CLN_BATCH 256
+#define IDLE_EXIT_NS 1000000000ull
+
+struct cln_entry {
+	void (*fn)(void *);
+	void *arg;
+	uint64_t seq;
+};
+
+struct cln_batch {
+	struct cln_batch *next;
+	uint32_t head, tail;
+	struct cln_entry e[CLN_BATCH];
+};
+
+struct cln_worker {
+	struct cln_worker *next;
+	uint64_t running; /* sequence being run, 0 if none */
+};
+
+static pthread_mutex_t cln_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cln_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t cln_done = PTHREAD_COND_INITIALIZER;
+static struct cln_batch *qhead, *qtail;
+static uint64_t next_seq;	/* last sequence queued */
+static uint64_t popped_seq;	/* last sequence taken by a worker */
+static uint64_t nexecuted;
+static struct cln_worker *workers;
+static unsigned nworkers, nidle, peak;
+
+void barrier_shade(struct tri_thread *t, uintptr_t p);
+static void spawn_worker_locked(void);
+
+static bool queue_empty_locked(void)
+{
+	return popped_seq == next_seq;
+}
+
+void cleanup_enqueue(void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&cln_lock);
+	if (!qtail || qtail->tail == CLN_BATCH) {
+		struct cln_batch *b = calloc(1, sizeof *b);
+		if (!b)
+			tri_fatal("tricolor: out of memory queueing a cleanup");
+		if (qtail)
+			qtail->next = b;
+		else
+			qhead = b;
+		qtail = b;
+	}
+	qtail->e[qtail->tail++] = (struct cln_entry){fn, arg, ++next_seq};
+	st_relaxed(&tri_stats.cln_queued, next_seq);
+	if (nidle)
+		pthread_cond_signal(&cln_work);
+	else if (nworkers < (unsigned)tri_rt.opt.cleanup_workers)
+		spawn_worker_locked();
+	pthread_mutex_unlock(&cln_lock);
+}
+
+static bool pop_locked(struct cln_entry *out)
+{
+	while (qhead && qhead->head == qhead->tail) {
+		if (qhead == qtail) {
+			qhead->head = qhead->tail = 0;
+			return false;
+		}
+		struct cln_batch *b = qhead;
+		qhead = b->next;
+		free(b);
+	}
+	if (!qhead)
+		return false;
+	*out = qhead->e[qhead->head++];
+	popped_seq = out->seq;
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct cln_worker *me = arg;
+	tri_thread_attach();
+	struct tri_thread *t = tri_self;
+	pthread_mutex_lock(&cln_lock);
+	for (;;) {
+		struct cln_entry e;
+		if (!pop_locked(&e)) {
+			/* Sleep in a blocking region: the collector must not wait
+			 * for an idle worker. Count ourselves idle and re-check the
+			 * queue under the lock before waiting. */
+			pthread_mutex_unlock(&cln_lock);
+			tri_blocking_enter();
+			pthread_mutex_lock(&cln_lock);
+			nidle++;
+			uint64_t deadline = tri_now_ns() + IDLE_EXIT_NS;
+			bool expired = false;
+			while (queue_empty_locked() && !expired) {
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 100000000;
+				ts.tv_sec += ts.tv_nsec / 1000000000;
+				ts.tv_nsec %= 1000000000;
+				pthread_cond_timedwait(&cln_work, &cln_lock, &ts);
+				expired = tri_now_ns() >= deadline;
+			}
+			nidle--;
+			if (queue_empty_locked()) {
+				/* Idle too long: leave the pool. */
+				struct cln_worker **pp = &workers;
+				while (*pp != me)
+					pp = &(*pp)->next;
+				*pp = me->next;
+				nworkers--;
+				st_relaxed(&tri_stats.cln_workers, nworkers);
+				pthread_mutex_unlock(&cln_lock);
+				tri_blocking_leave();
+				free(me);
+				tri_thread_detach();
+				return NULL;
+			}
+			pthread_mutex_unlock(&cln_lock);
+			tri_blocking_leave();
+			pthread_mutex_lock(&cln_lock);
+			continue;
+		}
+		me->running = e.seq;
+		/* More work waiting and nobody idle: grow the pool. */
+		if (!queue_empty_locked() && !nidle && nworkers < (unsigned)tri_rt.opt.cleanup_workers)
+			spawn_worker_locked();
+		pthread_mutex_unlock(&cln_lock);
+		if (t->barrier_on)
+			barrier_shade(t, (uintptr_t)e.arg);
+		TRI_PROBE2(cleanup__start, e.fn, e.arg);
+		t->in_callback = 1;
+		e.fn(e.arg);
+		t->in_callback = 0;
+		TRI_PROBE2(cleanup__end, e.fn, e.arg);
+		e.arg = NULL;
+		pthread_mutex_lock(&cln_lock);
+		me->running = 0;
+		nexecuted++;
+		st_relaxed(&tri_stats.cln_executed, nexecuted);
+		pthread_cond_broadcast(&cln_done);
+	}
+}
+
+static void spawn_worker_locked(void)
+{
+	struct cln_worker *w = calloc(1, sizeof *w);
+	if (!w)
+		return;
+	pthread_t tid;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&tid, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		free(w);
+		return; /* the existing workers will get to it */
+	}
+	w->next = workers;
+	workers = w;
+	nworkers++;
+	if (nworkers > peak)
+		peak = nworkers;
+	st_relaxed(&tri_stats.cln_workers, nworkers);
+	st_relaxed(&tri_stats.cln_workers_peak, peak);
+}
+
+void cleanup_mark_roots(struct gcwork *w)
+{
+	pthread_mutex_lock(&cln_lock);
+	for (struct cln_batch *b = qhead; b; b = b->next)
+		for (uint32_t i = b->head; i < b->tail; i++)
+			mark_ptr((uintptr_t)b->e[i].arg, w);
+	pthread_mutex_unlock(&cln_lock);
+}
+
+void cleanup_visit_queued(void (*visit)(uintptr_t, void *), void *ctx)
+{
+	pthread_mutex_lock(&cln_lock);
+	for (struct cln_batch *b = qhead; b; b = b->next)
+		for (uint32_t i = b->head; i < b->tail; i++)
+			visit((uintptr_t)b->e[i].arg, ctx);
+	pthread_mutex_unlock(&cln_lock);
+}
+
+uint64_t cleanup_queued_seq(void)
+{
+	pthread_mutex_lock(&cln_lock);
+	uint64_t s = next_seq;
+	pthread_mutex_unlock(&cln_lock);
+	return s;
+}
+
+uint64_t cleanup_pending_count(void)
+{
+	pthread_mutex_lock(&cln_lock);
+	uint64_t s = next_seq - nexecuted;
+	pthread_mutex_unlock(&cln_lock);
+	return s;
+}
+
+static bool done_locked(uint64_t target)
+{
+	if (popped_seq < target)
+		return false;
+	for (struct cln_worker *w = workers; w; w = w->next)
+		if (w->running && w->running <= target)
+			return false;
+	return true;
+}
+
+int cleanup_wait(uint64_t target, uint64_t deadline_ns)
+{
+	int r = 0;
+	pthread_mutex_lock(&cln_lock);
+	while (!done_locked(target)) {
+		if (!deadline_ns) {
+			pthread_cond_wait(&cln_done, &cln_lock);
+			continue;
+		}
+		uint64_t now = tri_now_ns();
+		if (now >= deadline_ns) {
+			r = ETIMEDOUT;
+			break;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t wait = deadline_ns - now;
+		if (wait > 50000000)
+			wait = 50000000;
+		ts.tv_nsec += (long)wait;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&cln_done, &cln_lock, &ts);
+	}
+	pthread_mutex_unlock(&cln_lock);
+	return r;
+}
+
+tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg), void *arg)
+{
+	thread_require("tri_add_cleanup");
+	tri_cleanup c = {0};
+	if (!ptr)
+		tri_fatal("tri_add_cleanup: ptr is NULL");
+	if (ptr == (void *)tri_zerobase)
+		return c;
+	if (!fn)
+		tri_fatal("tri_add_cleanup: fn is NULL");
+	struct span *s;
+	uint32_t idx;
+	uintptr_t base = object_lookup((uintptr_t)ptr, &s, &idx);
+	if (!base)
+		tri_fatal("tri_add_cleanup: ptr not in allocated block (%p)", ptr);
+	if (arg == ptr)
+		tri_fatal("tri_add_cleanup: ptr is equal to arg, cleanup will never run");
+	if ((uintptr_t)arg >= base && (uintptr_t)arg < base + s->elemsize)
+		tri_fatal("tri_add_cleanup: arg points into ptr's object, cleanup will never run");
+	c.id = special_add_cleanup(s, idx, fn, arg);
+	/* A cleanup added while marking: its arg may already have been passed
+	 * over by the root scan. */
+	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
+		struct gcwork w;
+		gcwork_init(&w, false);
+		mark_ptr((uintptr_t)arg, &w);
+		gcwork_dispose(&w);
+		mark_gate_exit();
+	}
+	return c;
+}
+
+void tri_cleanup_stop(tri_cleanup c)
+{
+	if (!c.id)
+		return;
+	tri_require_init("tri_cleanup_stop");
+	special_stop_cleanup(c.id);
+}

@@ -1,0 +1,367 @@
+/*
+ * finalizer.c - tri_set_finalizer, the finalizer queue and thread (see
+ * finalizer.h).
+ */
+#include "final/finalizer.h"
+#include "alloc/special.h"
+#include "cleanup/cleanup.h"
+#include "mark/scan.h"
+#include "runtime/probes.h"
+#include "runtime/thread.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FIN_BATCH 256
+
+struct fin_entry {
+	void *obj;
+	void (*fn)(void *);
+};
+
+struct fin_batch {
+	struct fin_batch *next;
+	uint32_t head, tail;
+	struct fin_entry e[FIN_BATCH];
+};
+
+static pthread_mutex_t fin_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fin_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t fin_done = PTHREAD_COND_INITIALIZER;
+static struct fin_batch *qhead, *qtail; /* fin_lock */
+static uint64_t nqueued, nexecuted;	/* fin_lock */
+static uint64_t running_since;		/* fin_lock: start of the running finalizer, 0 if none */
+static void (*running_fn)(void *);	/* fin_lock */
+static void *running_obj;		/* fin_lock, for the report only */
+static int reported_slow;		/* fin_lock */
+static pthread_once_t fin_once = PTHREAD_ONCE_INIT;
+
+void barrier_shade(struct tri_thread *t, uintptr_t p);
+
+void describe_fn(void *fn, char *buf, size_t len)
+{
+	Dl_info info;
+	if (dladdr(fn, &info) && info.dli_sname)
+		snprintf(buf, len, "%s+%#lx", info.dli_sname,
+			 (unsigned long)((char *)fn - (char *)info.dli_saddr));
+	else if (dladdr(fn, &info) && info.dli_fname)
+		snprintf(buf, len, "%p (in %s)", fn, info.dli_fname);
+	else
+		snprintf(buf, len, "%p", fn);
+}
+
+void finalizer_enqueue(void *obj, void (*fn)(void *))
+{
+	pthread_mutex_lock(&fin_lock);
+	if (!qtail || qtail->tail == FIN_BATCH) {
+		struct fin_batch *b = calloc(1, sizeof *b);
+		if (!b)
+			tri_fatal("tricolor: out of memory queueing a finalizer");
+		if (qtail)
+			qtail->next = b;
+		else
+			qhead = b;
+		qtail = b;
+	}
+	qtail->e[qtail->tail++] = (struct fin_entry){obj, fn};
+	nqueued++;
+	st_relaxed(&tri_stats.fin_queued, nqueued);
+	pthread_cond_signal(&fin_work);
+	pthread_mutex_unlock(&fin_lock);
+}
+
+static bool fin_pop_locked(struct fin_entry *out)
+{
+	while (qhead && qhead->head == qhead->tail) {
+		if (qhead == qtail) {
+			qhead->head = qhead->tail = 0;
+			return false;
+		}
+		struct fin_batch *b = qhead;
+		qhead = b->next;
+		free(b);
+	}
+	if (!qhead)
+		return false;
+	*out = qhead->e[qhead->head++];
+	return true;
+}
+
+static void *finalizer_main(void *arg)
+{
+	(void)arg;
+	tri_thread_attach();
+	struct tri_thread *t = tri_self;
+	for (;;) {
+		struct fin_entry e;
+		pthread_mutex_lock(&fin_lock);
+		if (!fin_pop_locked(&e)) {
+			pthread_mutex_unlock(&fin_lock);
+			tri_blocking_enter();
+			pthread_mutex_lock(&fin_lock);
+			while (!qhead || (qhead->head == qhead->tail && !qhead->next))
+				pthread_cond_wait(&fin_work, &fin_lock);
+			pthread_mutex_unlock(&fin_lock);
+			tri_blocking_leave();
+			continue;
+		}
+		running_since = tri_now_ns();
+		running_fn = e.fn;
+		running_obj = e.obj;
+		reported_slow = 0;
+		pthread_mutex_unlock(&fin_lock);
+		/* Off the queue and not yet run: a marking cycle that already
+		 * scanned both our stack and the queue must still see it. */
+		if (t->barrier_on)
+			barrier_shade(t, (uintptr_t)e.obj);
+		TRI_PROBE2(finalizer__start, e.obj, e.fn);
+		t->in_callback = 1;
+		e.fn(e.obj);
+		t->in_callback = 0;
+		TRI_PROBE2(finalizer__end, e.obj, e.fn);
+		e.obj = NULL;
+		pthread_mutex_lock(&fin_lock);
+		running_since = 0;
+		running_fn = NULL;
+		running_obj = NULL;
+		nexecuted++;
+		st_relaxed(&tri_stats.fin_executed, nexecuted);
+		pthread_cond_broadcast(&fin_done);
+		pthread_mutex_unlock(&fin_lock);
+	}
+	return NULL;
+}
+
+static void start_thread(void)
+{
+	pthread_t tid;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, finalizer_main, NULL))
+		tri_fatal("tri_set_finalizer: cannot create the finalizer thread");
+	pthread_attr_destroy(&attr);
+}
+
+void tri_set_finalizer(void *obj, void (*fn)(void *obj))
+{
+	thread_require("tri_set_finalizer");
+	if (!obj)
+		tri_fatal("tri_set_finalizer: pointer is NULL");
+	if (obj == (void *)tri_zerobase)
+		return;
+	struct span *s;
+	uint32_t idx;
+	uintptr_t base = object_lookup((uintptr_t)obj, &s, &idx);
+	if (!base)
+		tri_fatal("tri_set_finalizer: pointer not in allocated block (%p)", obj);
+	if (base != (uintptr_t)obj)
+		tri_fatal("tri_set_finalizer: pointer not at beginning of allocated block (%p is %zu bytes into the block at %p)",
+			  obj, (size_t)((uintptr_t)obj - base), (void *)base);
+	if (!fn) {
+		special_remove_finalizer(s, idx);
+		return;
+	}
+	pthread_once(&fin_once, start_thread);
+	if (special_add_finalizer(s, idx, fn))
+		tri_fatal("tri_set_finalizer: finalizer already set (object %p)", obj);
+	/* Rule 5: the marker may have walked the finalizer specials already;
+	 * scan the referents now so the dependency order holds this cycle. */
+	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
+		struct gcwork w;
+		gcwork_init(&w, false);
+		scan_object_referents((uintptr_t)obj, &w);
+		gcwork_dispose(&w);
+		mark_gate_exit();
+	}
+}
+
+void finalizer_mark_roots(struct gcwork *w)
+{
+	pthread_mutex_lock(&fin_lock);
+	for (struct fin_batch *b = qhead; b; b = b->next)
+		for (uint32_t i = b->head; i < b->tail; i++)
+			mark_ptr((uintptr_t)b->e[i].obj, w);
+	pthread_mutex_unlock(&fin_lock);
+}
+
+void finalizer_visit_queued(void (*visit)(uintptr_t, void *), void *ctx)
+{
+	pthread_mutex_lock(&fin_lock);
+	for (struct fin_batch *b = qhead; b; b = b->next)
+		for (uint32_t i = b->head; i < b->tail; i++)
+			visit((uintptr_t)b->e[i].obj, ctx);
+	pthread_mutex_unlock(&fin_lock);
+}
+
+uint64_t finalizer_queued_count(void)
+{
+	pthread_mutex_lock(&fin_lock);
+	uint64_t n = nqueued;
+	pthread_mutex_unlock(&fin_lock);
+	return n;
+}
+
+int finalizer_wait(uint64_t target, uint64_t deadline_ns)
+{
+	int r = 0;
+	pthread_mutex_lock(&fin_lock);
+	while (nexecuted < target) {
+		if (!deadline_ns) {
+			pthread_cond_wait(&fin_done, &fin_lock);
+			continue;
+		}
+		struct timespec ts;
+		uint64_t now = tri_now_ns();
+		if (now >= deadline_ns) {
+			r = ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t wait = deadline_ns - now;
+		if (wait > 50000000)
+			wait = 50000000;
+		ts.tv_nsec += (long)wait;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&fin_done, &fin_lock, &ts);
+	}
+	pthread_mutex_unlock(&fin_lock);
+	return r;
+}
+
+void finalizer_watchdog(void)
+{
+	uint64_t limit = tri_rt.opt.slow_finalizer_ms * 1000000ull;
+	pthread_mutex_lock(&fin_lock);
+	if (running_since && !reported_slow && limit && tri_now_ns() - running_since > limit) {
+		char name[256];
+		describe_fn((void *)running_fn, name, sizeof name);
+		uint64_t waiting = nqueued - nexecuted - 1;
+		double secs = (double)(tri_now_ns() - running_since) / 1e9;
+		reported_slow = 1;
+		void *obj = running_obj;
+		pthread_mutex_unlock(&fin_lock);
+		tri_warn("tricolor: slow finalizer: %s(%p) has been running for %.1f s; %llu finalizers wait behind it (cleanups and collection go on)",
+			 name, obj, secs, (unsigned long long)waiting);
+		return;
+	}
+	pthread_mutex_unlock(&fin_lock);
+}
+
+/* debug=checkfinalizers: a finalizer whose object reaches itself through
+ * its referents can never run; a cleanup whose arg reaches its object can
+ * never run either. Runs in the coordinator after a sweep (no sweeping or
+ * freeing can happen meanwhile); reads the heap racily, as a diagnostic. */
+struct reach {
+	uint64_t *seen;
+	uintptr_t *stack;
+	size_t n, cap;
+	size_t budget;
+};
+
+static bool reach_push(struct reach *r, uintptr_t p, uintptr_t target)
+{
+	struct span *s;
+	uint32_t idx;
+	uintptr_t obj = object_lookup(p, &s, &idx);
+	if (!obj)
+		return false;
+	if (obj == target)
+		return true;
+	uint64_t *w = &r->seen[(size_t)(s - tri_heap.spans) * BITMAP_WORDS + (idx >> 6)];
+	if (*w & (1ull << (idx & 63)) || s->noscan)
+		return false;
+	*w |= 1ull << (idx & 63);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		r->stack = realloc(r->stack, r->cap * sizeof *r->stack);
+		if (!r->stack)
+			tri_fatal("tricolor: checkfinalizers: out of memory");
+	}
+	r->stack[r->n++] = obj;
+	return false;
+}
+
+TRI_NO_SANITIZE static bool reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target)
+{
+	struct reach r = {0};
+	uint32_t hwm = ld_acquire(&tri_heap.span_hwm);
+	r.seen = calloc((size_t)hwm * BITMAP_WORDS, sizeof(uint64_t));
+	r.budget = 1u << 20;
+	bool found = false;
+	if (!r.seen)
+		return false;
+	for (uintptr_t a = from_lo; a + 8 <= from_hi && !found; a += 8)
+		found = reach_push(&r, ld_relaxed((uintptr_t *)a), target);
+	while (!found && r.n && r.budget--) {
+		uintptr_t obj = r.stack[--r.n];
+		struct span *s = span_of(obj);
+		for (uintptr_t a = obj; a + 8 <= obj + s->elemsize && !found; a += 8)
+			found = reach_push(&r, ld_relaxed((uintptr_t *)a), target);
+	}
+	free(r.seen);
+	free(r.stack);
+	return found;
+}
+
+struct check_ctx {
+	unsigned reported;
+};
+
+static void check_visit(struct span *s, struct special *q, void *ctx)
+{
+	struct check_ctx *c = ctx;
+	if (c->reported >= 100)
+		return;
+	uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
+	char name[256];
+	describe_fn((void *)q->fn, name, sizeof name);
+	if (q->kind == SPECIAL_FINALIZER) {
+		if (!s->noscan && reaches(obj, obj + s->elemsize, obj)) {
+			c->reported++;
+			tri_warn("tricolor: checkfinalizers: finalizer %s on object %p can never run: the object is reachable from itself",
+				 name, (void *)obj);
+		}
+	} else {
+		uintptr_t arg = (uintptr_t)q->arg;
+		if (reaches((uintptr_t)&arg, (uintptr_t)(&arg + 1), obj)) {
+			c->reported++;
+			tri_warn("tricolor: checkfinalizers: cleanup %s(%p) on object %p can never run: its argument reaches the object",
+				 name, q->arg, (void *)obj);
+		}
+	}
+}
+
+void finalizer_cycle_report(uint64_t n)
+{
+	if (!tri_rt.opt.checkfinalizers)
+		return;
+	struct check_ctx c = {0};
+	specials_visit(check_visit, &c);
+	pthread_mutex_lock(&fin_lock);
+	uint64_t qlen = nqueued - nexecuted;
+	pthread_mutex_unlock(&fin_lock);
+	tri_warn("tricolor: checkfinalizers: cycle %llu: %llu finalizers queued or running, %llu cleanups queued or running, %u problems reported",
+		 (unsigned long long)n, (unsigned long long)qlen,
+		 (unsigned long long)cleanup_pending_count(), c.reported);
+}
+
+int tri_drain(long timeout_ms)
+{
+	struct tri_thread *t = thread_require("tri_drain");
+	if (t->in_callback)
+		tri_fatal("tri_drain: called from a finalizer or cleanup (it would wait for itself)");
+	uint64_t deadline = timeout_ms < 0 ? 0 : tri_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	if (timeout_ms == 0)
+		deadline = tri_now_ns();
+	uint64_t fin_target = finalizer_queued_count();
+	uint64_t cln_target = cleanup_queued_seq();
+	tri_blocking_enter();
+	int r = finalizer_wait(fin_target, deadline);
+	if (!r)
+		r = cleanup_wait(cln_target, deadline);
+	tri_blocking_leave();
+	return r;
+}

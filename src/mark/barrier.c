@@ -1,0 +1,129 @@
+/*
+ * barrier.c - the write barrier: Yuasa deletion plus Dijkstra insertion.
+ *
+ * While a thread's barrier_on is set (from its "barrier on" handshake to its
+ * "sweep" handshake), every pointer store through tri_store shades the old
+ * value of the slot and the new value, then stores. Shading appends to the
+ * thread's buffer (wbuf); the buffer is flushed (each entry marked, new grey
+ * objects published) when it fills and at every termination handshake.
+ *
+ * Why both halves: the deletion half keeps the snapshot at the start of
+ * marking intact (no object reachable then is lost by overwriting the last
+ * pointer to it), which is what lets a thread's stack be scanned once and
+ * never again; the insertion half covers a pointer copied into the heap
+ * from a stack that is not scanned yet (before the thread's stack-scan
+ * handshake), so no rescan of stacks is needed at the end (Go's hybrid
+ * barrier, proposal 17503).
+ *
+ * Invariants kept here:
+ *  - A barrier action is atomic with respect to handshakes: actions run only
+ *    at the owner's safepoints, never between the shade and the store.
+ *  - Entries flushed after marking terminated are dropped: they can only be
+ *    objects already marked (everything reachable was marked at termination
+ *    and nothing white becomes reachable after it). A flush marks inside the
+ *    mark gate (grey_queue.h), so it never sets a bit once sweeping may run.
+ *  - tri_barrier_enabled_ (the inline fast-path flag) is set before the
+ *    barrier-on handshake and cleared after the sweep handshake completes, so
+ *    every thread with barrier_on set reaches the slow path.
+ */
+#include "mark/scan.h"
+#include "runtime/thread.h"
+#include "runtime/handshake.h"
+#include <string.h>
+
+volatile int tri_barrier_enabled_;
+
+void wbuf_flush(struct tri_thread *t)
+{
+	uint32_t n = t->wbuf_n;
+	t->wbuf_n = 0;
+	if (!n || !mark_gate_enter())
+		return;
+	struct gcwork w;
+	gcwork_init(&w, false);
+	for (uint32_t i = 0; i < n; i++)
+		mark_ptr(t->wbuf[i], &w);
+	gcwork_dispose(&w);
+	mark_gate_exit();
+}
+
+static inline void shade(struct tri_thread *t, uintptr_t p)
+{
+	if (p - tri_heap.base < ld_relaxed(&tri_heap.committed)) {
+		t->wbuf[t->wbuf_n++] = p;
+		if (unlikely(t->wbuf_n == WBUF_CAP))
+			wbuf_flush(t);
+	}
+}
+
+static inline struct tri_thread *barrier_enter(const char *fn)
+{
+	struct tri_thread *t = thread_require(fn);
+	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
+		safepoint_slow(t);
+	return t;
+}
+
+void tri_store_slow_(void **slot, const void *value)
+{
+	struct tri_thread *t = barrier_enter("tri_store");
+	if (t->barrier_on) {
+		shade(t, (uintptr_t)ld_relaxed(slot));
+		shade(t, (uintptr_t)value);
+	}
+	st_relaxed(slot, (void *)value);
+}
+
+int tri_cas(void *slot, const void *expected, const void *desired)
+{
+	void **s = slot;
+	void *exp = (void *)expected;
+	if (tri_barrier_enabled_) {
+		struct tri_thread *t = barrier_enter("tri_cas");
+		if (t->barrier_on) {
+			shade(t, (uintptr_t)expected);
+			shade(t, (uintptr_t)desired);
+		}
+	}
+	return __atomic_compare_exchange_n(s, &exp, (void *)desired, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
+void *tri_memmove(void *dst, const void *src, size_t n)
+{
+	if (((uintptr_t)dst | (uintptr_t)src) & (sizeof(void *) - 1)) {
+		if (n >= sizeof(void *))
+			tri_fatal("tri_memmove: dst %p and src %p must be 8-byte aligned", dst, src);
+		return memmove(dst, src, n);
+	}
+	size_t words = n / sizeof(void *);
+	void **d = dst;
+	void *const *s = src;
+	if (tri_barrier_enabled_) {
+		struct tri_thread *t = barrier_enter("tri_memmove");
+		if (t->barrier_on) {
+			for (size_t i = 0; i < words; i++) {
+				shade(t, (uintptr_t)ld_relaxed(&d[i]));
+				shade(t, (uintptr_t)ld_relaxed(&s[i]));
+			}
+		}
+	}
+	if (d < s || d >= (void **)s + words) {
+		for (size_t i = 0; i < words; i++)
+			st_relaxed(&d[i], ld_relaxed(&s[i]));
+	} else {
+		for (size_t i = words; i-- > 0;)
+			st_relaxed(&d[i], ld_relaxed(&s[i]));
+	}
+	size_t tail = n % sizeof(void *);
+	if (tail)
+		memmove((char *)dst + n - tail, (const char *)src + n - tail, tail);
+	return dst;
+}
+
+/* Shade p from outside a store (a value taken off a root queue). */
+void barrier_shade(struct tri_thread *t, uintptr_t p);
+void barrier_shade(struct tri_thread *t, uintptr_t p)
+{
+	shade(t, p);
+}

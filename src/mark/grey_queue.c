@@ -1,0 +1,188 @@
+/*
+ * grey_queue.c - work blocks and the busy/dirty accounting described in
+ * grey_queue.h.
+ */
+#include "mark/grey_queue.h"
+#include "runtime/runtime.h"
+#include <sched.h>
+#include <stdlib.h>
+
+struct grey_queue tri_grey = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+};
+
+static struct wblock *block_get_locked(void)
+{
+	struct wblock *b = tri_grey.empty;
+	if (b) {
+		tri_grey.empty = b->next;
+	} else {
+		b = malloc(sizeof *b);
+		if (!b)
+			tri_fatal("tricolor: out of memory for mark work blocks");
+	}
+	b->next = NULL;
+	b->n = 0;
+	return b;
+}
+
+void gcwork_init(struct gcwork *w, bool worker)
+{
+	w->cur = NULL;
+	w->worker = worker;
+	w->busy = false;
+	w->produced = false;
+	w->scanned_bytes = 0;
+	w->scanned_objects = 0;
+}
+
+static void publish_locked(struct gcwork *w, struct wblock *b)
+{
+	b->next = tri_grey.full;
+	tri_grey.full = b;
+	tri_grey.nfull++;
+	if (!w->worker)
+		st_seq(&tri_grey.dirty, 1);
+	if (tri_grey.sleeping)
+		pthread_cond_signal(&tri_grey.work);
+}
+
+void gcwork_push(struct gcwork *w, uintptr_t obj)
+{
+	struct wblock *b = w->cur;
+	if (unlikely(!b || b->n == WBLOCK_CAP)) {
+		pthread_mutex_lock(&tri_grey.lock);
+		if (b)
+			publish_locked(w, b);
+		b = w->cur = block_get_locked();
+		pthread_mutex_unlock(&tri_grey.lock);
+	}
+	b->obj[b->n++] = obj;
+}
+
+bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
+{
+	struct wblock *b = w->cur;
+	if (likely(b && b->n)) {
+		*obj = b->obj[--b->n];
+		return true;
+	}
+	pthread_mutex_lock(&tri_grey.lock);
+	if (tri_grey.full) {
+		struct wblock *f = tri_grey.full;
+		tri_grey.full = f->next;
+		tri_grey.nfull--;
+		if (b) {
+			b->next = tri_grey.empty;
+			tri_grey.empty = b;
+		}
+		w->cur = b = f;
+		if (!w->busy) {
+			w->busy = true;
+			tri_grey.busy++;
+		}
+		pthread_mutex_unlock(&tri_grey.lock);
+		*obj = b->obj[--b->n];
+		return true;
+	}
+	if (w->busy) {
+		w->busy = false;
+		if (--tri_grey.busy == 0)
+			pthread_cond_broadcast(&tri_grey.idle);
+	}
+	pthread_mutex_unlock(&tri_grey.lock);
+	return false;
+}
+
+void gcwork_release(struct gcwork *w)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	if (!w->worker && w->produced) {
+		st_seq(&tri_grey.dirty, 1);
+		w->produced = false;
+	}
+	struct wblock *b = w->cur;
+	w->cur = NULL;
+	if (b) {
+		if (b->n)
+			publish_locked(w, b);
+		else {
+			b->next = tri_grey.empty;
+			tri_grey.empty = b;
+		}
+	}
+	if (w->busy) {
+		w->busy = false;
+		if (--tri_grey.busy == 0)
+			pthread_cond_broadcast(&tri_grey.idle);
+	}
+	pthread_mutex_unlock(&tri_grey.lock);
+}
+
+void gcwork_dispose(struct gcwork *w)
+{
+	gcwork_release(w);
+	if (w->scanned_bytes)
+		fetch_add(&tri_stats.scanned_bytes, w->scanned_bytes);
+	if (w->scanned_objects)
+		fetch_add(&tri_stats.scanned_objects, w->scanned_objects);
+	w->scanned_bytes = w->scanned_objects = 0;
+}
+
+bool grey_queue_idle(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	bool idle = !tri_grey.full && tri_grey.busy == 0;
+	pthread_mutex_unlock(&tri_grey.lock);
+	return idle;
+}
+
+void grey_queue_reset(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	while (tri_grey.full) {
+		struct wblock *b = tri_grey.full;
+		tri_grey.full = b->next;
+		b->next = tri_grey.empty;
+		tri_grey.empty = b;
+	}
+	tri_grey.nfull = 0;
+	pthread_mutex_unlock(&tri_grey.lock);
+}
+
+bool grey_queue_idle_reset_dirty(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	bool idle = !tri_grey.full && tri_grey.busy == 0;
+	if (idle)
+		st_seq(&tri_grey.dirty, 0);
+	pthread_mutex_unlock(&tri_grey.lock);
+	return idle;
+}
+
+static int gate_inside; /* markers inside the gate (seq_cst) */
+
+bool mark_gate_enter(void)
+{
+	fetch_add_seq(&gate_inside, 1);
+	if (ld_seq(&tri_rt.phase) == PHASE_MARK)
+		return true;
+	fetch_add_seq(&gate_inside, -1);
+	return false;
+}
+
+void mark_gate_exit(void)
+{
+	fetch_add_seq(&gate_inside, -1);
+}
+
+/* Dekker with seq_cst: a marker that incremented before our phase store is
+ * waited for; one that increments after it sees MARK_DONE and backs out. */
+void mark_gate_close(void)
+{
+	st_seq(&tri_rt.phase, PHASE_MARK_DONE);
+	while (ld_seq(&gate_inside))
+		sched_yield();
+}

@@ -1,0 +1,56 @@
+/*
+ * scan.h - marking: shading an address, scanning objects and ranges.
+ *
+ * Everything is conservative: any aligned word whose value falls inside an
+ * allocated object marks that object (interior pointers included). Free
+ * slots are never marked (span_slot_free), noscan spans are marked but not
+ * scanned, and large objects are scanned in oblets of 128 KiB so that one
+ * huge array does not make one long indivisible unit of work.
+ *
+ * Reads of heap words race with mutator stores by design: the write barrier
+ * makes the result correct, and the loads are word-sized and aligned. The
+ * scanning functions are therefore excluded from sanitizer instrumentation
+ * (TRI_NO_SANITIZE): a conservative scanner reads stack slots and object
+ * words that no C object owns at that moment.
+ */
+#ifndef TRI_SCAN_H
+#define TRI_SCAN_H
+#include "alloc/span.h"
+#include "mark/grey_queue.h"
+
+#define OBLET_BYTES (128u << 10)
+
+#if defined(__clang__) || __GNUC__ >= 8
+#define TRI_NO_SANITIZE                                                       \
+	__attribute__((no_sanitize("address", "thread", "undefined")))
+#else
+#define TRI_NO_SANITIZE
+#endif
+
+/* Mark the object containing p, queueing it for scanning if it has
+ * pointers. Returns true if this call marked it. */
+static inline bool mark_ptr(uintptr_t p, struct gcwork *w)
+{
+	struct span *s;
+	uint32_t idx;
+	uintptr_t obj = object_lookup(p, &s, &idx);
+	if (!obj)
+		return false;
+	if (!mark_test_and_set(s, idx))
+		return false;
+	if (!w->worker)
+		w->produced = true;
+	if (!s->noscan)
+		gcwork_push(w, obj);
+	return true;
+}
+
+/* Conservatively mark from every aligned word in [lo, hi). */
+void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
+/* Scan one queued item (object or oblet); returns bytes scanned. */
+size_t scan_item(uintptr_t item, struct gcwork *w);
+/* Scan the words of an object (without marking it): finalizer referents. */
+void scan_object_referents(uintptr_t obj, struct gcwork *w);
+/* Pop and scan until no work is left or budget bytes (0: no limit) are done. */
+size_t mark_drain(struct gcwork *w, size_t budget);
+#endif

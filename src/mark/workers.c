@@ -1,0 +1,49 @@
+/*
+ * workers.c - the mark worker threads (see workers.h).
+ */
+#include "mark/workers.h"
+#include "mark/scan.h"
+#include "runtime/runtime.h"
+#include "runtime/probes.h"
+
+static void *worker_main(void *arg)
+{
+	(void)arg;
+	struct gcwork w;
+	gcwork_init(&w, true);
+	pthread_mutex_lock(&tri_grey.lock);
+	for (;;) {
+		while (!(ld_seq(&tri_rt.mark_enabled) && tri_grey.full)) {
+			tri_grey.sleeping++;
+			pthread_cond_wait(&tri_grey.work, &tri_grey.lock);
+			tri_grey.sleeping--;
+		}
+		pthread_mutex_unlock(&tri_grey.lock);
+		mark_drain(&w, 0);
+		gcwork_dispose(&w);
+		pthread_mutex_lock(&tri_grey.lock);
+	}
+	return NULL;
+}
+
+int mark_workers_start(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t tid;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int r = pthread_create(&tid, &attr, worker_main, NULL);
+		pthread_attr_destroy(&attr);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void mark_workers_wake(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	pthread_cond_broadcast(&tri_grey.work);
+	pthread_mutex_unlock(&tri_grey.lock);
+}

@@ -1,0 +1,296 @@
+/*
+ * cycle.c - the collector cycle without a global stop.
+ *
+ * One coordinator thread runs cycles one after another, when the pacer
+ * triggers one or tri_collect asks. Cycle N:
+ *
+ *  1. The previous cycle's sweep is complete (each cycle sweeps to the end
+ *     before it is counted complete): every mark bit is clear.
+ *  2. phase = MARK, the inline barrier flag is raised, handshake
+ *     HS_BARRIER_ON. No object is blackened (scanned) before every thread
+ *     acknowledged: mark_enabled is raised only after the handshake, and only
+ *     workers with mark_enabled scan. (Greying before that is harmless.)
+ *  3. Roots: registered ranges, the referents of every finalizer object,
+ *     every cleanup argument, every queued finalizer and cleanup.
+ *  4. mark_black = 1, handshake HS_SCAN_STACK: each thread starts allocating
+ *     black and scans its own stack and registers (or the coordinator scans
+ *     them for a thread in a blocking region). A stack is scanned exactly once
+ *     per cycle; after that the hybrid barrier keeps it black.
+ *  5. Termination (no global stop), repeated until clean:
+ *       drain until no grey work and no busy marker;
+ *       round A: HS_FLUSH (every barrier buffer into the marker);
+ *       drain again; dirty = 0 (instant I);
+ *       round B: HS_FLUSH; any new mark anywhere since I sets dirty.
+ *     If dirty is still 0 and the queue is idle, then at I there was no grey
+ *     object (queue empty, markers idle, and every buffered shade was of an
+ *     already-marked object, else round B would have marked it and set
+ *     dirty); stacks are black and new objects black: marking is complete.
+ *  6. mark_enabled = 0, phase = MARK_DONE, and the mark gate is drained:
+ *     no mark bit is set after this point (later barrier flushes are
+ *     dropped; they can only name marked objects). debug=checkmark verifies
+ *     the mark here, with the world stopped.
+ *  7. Sweep start: sweep_cycle = N, every listed span becomes unswept;
+ *     phase = SWEEP; handshake HS_SWEEP: each thread turns its barrier off,
+ *     stops allocating black and hands its cached spans back (they are swept
+ *     too). Threads allocate from swept spans only from then on.
+ *  8. The coordinator sweeps all remaining spans (mutators sweep lazily
+ *     meanwhile); finalizers and cleanups of dead objects are queued; the
+ *     pacer sets the next goal from the live bytes the sweep kept.
+ */
+#include "runtime/cycle.h"
+#include "alloc/central.h"
+#include "alloc/page_heap.h"
+#include "alloc/special.h"
+#include "cleanup/cleanup.h"
+#include "final/finalizer.h"
+#include "mark/checkmark.h"
+#include "mark/roots.h"
+#include "mark/scan.h"
+#include "mark/workers.h"
+#include "runtime/handshake.h"
+#include "runtime/pacer.h"
+#include "runtime/probes.h"
+#include "sweep/sweep.h"
+#include <errno.h>
+#include <stdio.h>
+
+static pthread_t coordinator;
+
+void cycle_trigger(void)
+{
+	if (ld_relaxed(&tri_rt.trigger_pending))
+		return;
+	if (__atomic_exchange_n(&tri_rt.trigger_pending, 1, __ATOMIC_SEQ_CST))
+		return;
+	pthread_mutex_lock(&tri_rt.cycle_lock);
+	pthread_cond_signal(&tri_rt.cycle_cond);
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+}
+
+static void drain_until_idle(struct gcwork *w)
+{
+	for (;;) {
+		mark_drain(w, 0);
+		pthread_mutex_lock(&tri_grey.lock);
+		while (!tri_grey.full && tri_grey.busy > 0)
+			pthread_cond_wait(&tri_grey.idle, &tri_grey.lock);
+		bool idle = !tri_grey.full && tri_grey.busy == 0;
+		pthread_mutex_unlock(&tri_grey.lock);
+		if (idle)
+			return;
+	}
+}
+
+static void broadcast_progress(void)
+{
+	pthread_mutex_lock(&tri_rt.cycle_lock);
+	pthread_cond_broadcast(&tri_rt.cycle_done);
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static void run_cycle(uint64_t n, bool forced)
+{
+	uint64_t t0 = tri_now_ns();
+	int64_t heap_before = ld_relaxed(&tri_stats.heap_live);
+	uint64_t pause_max_before = ld_relaxed(&tri_stats.pause_max_ns);
+	uint64_t hs_before = ld_relaxed(&tri_stats.handshakes);
+	TRI_PROBE2(cycle__start, n, forced);
+
+	st_seq(&tri_rt.cycle, n);
+	st_seq(&tri_grey.dirty, 0);
+	pacer_cycle_start();
+
+	/* 2. Barrier on everywhere before anything is blackened. */
+	st_seq(&tri_rt.phase, PHASE_MARK);
+	TRI_PROBE2(phase__change, n, PHASE_MARK);
+	__atomic_store_n(&tri_barrier_enabled_, 1, __ATOMIC_SEQ_CST);
+	fence_seq();
+	handshake(HS_BARRIER_ON);
+	uint64_t t_barrier = tri_now_ns();
+	st_seq(&tri_rt.mark_enabled, 1);
+	mark_workers_wake();
+
+	/* 3. Global roots. */
+	struct gcwork roots;
+	gcwork_init(&roots, false);
+	roots_scan(&roots);
+	specials_mark_roots(&roots);
+	finalizer_mark_roots(&roots);
+	cleanup_mark_roots(&roots);
+	gcwork_dispose(&roots);
+
+	/* 4. Stacks, once each; from here on threads allocate black. */
+	st_seq(&tri_rt.mark_black, 1);
+	fence_seq();
+	handshake(HS_SCAN_STACK);
+
+	/* 5. Termination without a global stop. */
+	struct gcwork cw;
+	gcwork_init(&cw, true);
+	unsigned rounds = 0;
+	for (;;) {
+		rounds++;
+		drain_until_idle(&cw);
+		handshake(HS_FLUSH);
+		drain_until_idle(&cw);
+		if (!grey_queue_idle_reset_dirty())
+			continue; /* new work arrived since the drain */
+		handshake(HS_FLUSH);
+		if (!ld_seq(&tri_grey.dirty) && grey_queue_idle())
+			break;
+	}
+	gcwork_dispose(&cw);
+	fetch_add(&tri_stats.termination_rounds, rounds);
+	int64_t heap_marked_at = ld_relaxed(&tri_stats.heap_live);
+	uint64_t t_mark = tri_now_ns();
+
+	/* 6. Marking is over. */
+	st_seq(&tri_rt.mark_enabled, 0);
+	mark_gate_close();
+	TRI_PROBE2(phase__change, n, PHASE_MARK_DONE);
+	broadcast_progress();
+	if (tri_rt.opt.checkmark)
+		checkmark_run();
+
+	/* 7. Sweep start and the sweep handshake. */
+	st_seq(&tri_sweep_live_bytes, 0);
+	central_sweep_start(n);
+	st_seq(&tri_rt.phase, PHASE_SWEEP);
+	TRI_PROBE2(phase__change, n, PHASE_SWEEP);
+	handshake(HS_SWEEP);
+	__atomic_store_n(&tri_barrier_enabled_, 0, __ATOMIC_SEQ_CST);
+	st_seq(&tri_rt.mark_black, 0);
+	uint64_t t_hs3 = tri_now_ns();
+
+	/* 8. Sweep everything left, then pace the next cycle. */
+	sweep_all();
+	uint64_t live = ld_seq(&tri_sweep_live_bytes);
+	pacer_cycle_end(live);
+	st_seq(&tri_rt.phase, PHASE_IDLE);
+	TRI_PROBE2(phase__change, n, PHASE_IDLE);
+	uint64_t t_end = tri_now_ns();
+
+	uint64_t limit = tri_rt.opt.memory_limit;
+	page_heap_scavenge(n, limit && ld_relaxed(&tri_stats.mapped_bytes) > limit);
+
+	fetch_add(&tri_stats.cycles, 1);
+	fetch_add(&tri_stats.mark_time_ns, t_mark - t_barrier);
+	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);
+	st_relaxed(&tri_stats.sweep_last_ns, t_end - t_hs3);
+	TRI_PROBE2(cycle__end, n, live);
+	finalizer_cycle_report(n);
+
+	if (tri_rt.opt.gctrace) {
+		uint64_t pmax = ld_relaxed(&tri_stats.pause_max_ns);
+		uint64_t nthreads = ld_relaxed(&tri_stats.threads_attached);
+		fprintf(stderr,
+			"gc %llu @%.3fs%s: %.3f+%.3f+%.3f+%.3f ms clock (barrier+mark+sweep-handshake+sweep), "
+			"%.1f->%.1f->%.1f MB, %.1f MB goal, %llu termination rounds, %llu handshakes, "
+			"max pause %.1f us%s, %d workers, %llu threads\n",
+			(unsigned long long)n, (double)(t0 - tri_rt.start_ns) / 1e9, forced ? " (forced)" : "",
+			ms(t_barrier - t0), ms(t_mark - t_barrier), ms(t_hs3 - t_mark), ms(t_end - t_hs3),
+			(double)heap_before / 1048576.0, (double)heap_marked_at / 1048576.0,
+			(double)live / 1048576.0, (double)ld_relaxed(&tri_stats.heap_goal) / 1048576.0,
+			(unsigned long long)rounds,
+			(unsigned long long)(ld_relaxed(&tri_stats.handshakes) - hs_before),
+			(double)pmax / 1e3, pmax > pause_max_before ? " (new max)" : "",
+			tri_rt.opt.mark_workers, (unsigned long long)nthreads);
+	}
+}
+
+static bool auto_cycle_due(void)
+{
+	if (!ld_seq(&tri_rt.trigger_pending))
+		return false;
+	st_seq(&tri_rt.trigger_pending, 0);
+	int64_t live = ld_relaxed(&tri_stats.heap_live);
+	return live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger);
+}
+
+static void *coordinator_main(void *arg)
+{
+	(void)arg;
+	rcu_register_thread();
+	for (;;) {
+		pthread_mutex_lock(&tri_rt.cycle_lock);
+		bool forced, automatic;
+		for (;;) {
+			forced = tri_rt.requested > tri_rt.started;
+			automatic = !forced && auto_cycle_due();
+			if (forced || automatic)
+				break;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			int r = pthread_cond_timedwait(&tri_rt.cycle_cond, &tri_rt.cycle_lock, &ts);
+			if (r == ETIMEDOUT) {
+				pthread_mutex_unlock(&tri_rt.cycle_lock);
+				finalizer_watchdog();
+				pthread_mutex_lock(&tri_rt.cycle_lock);
+			}
+		}
+		uint64_t n = ++tri_rt.started;
+		pthread_mutex_unlock(&tri_rt.cycle_lock);
+		run_cycle(n, forced);
+		pthread_mutex_lock(&tri_rt.cycle_lock);
+		tri_rt.completed = n;
+		pthread_cond_broadcast(&tri_rt.cycle_done);
+		pthread_mutex_unlock(&tri_rt.cycle_lock);
+	}
+	return NULL;
+}
+
+int cycle_init(void)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&coordinator, &attr, coordinator_main, NULL);
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
+void tri_collect(void)
+{
+	struct tri_thread *t = thread_require("tri_collect");
+	(void)t;
+	fetch_add(&tri_stats.forced_cycles, 1);
+	tri_blocking_enter();
+	pthread_mutex_lock(&tri_rt.cycle_lock);
+	uint64_t target = tri_rt.started + 1;
+	if (tri_rt.requested < target)
+		tri_rt.requested = target;
+	pthread_cond_signal(&tri_rt.cycle_cond);
+	while (tri_rt.completed < target)
+		pthread_cond_wait(&tri_rt.cycle_done, &tri_rt.cycle_lock);
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+	tri_blocking_leave();
+}
+
+void cycle_wait_mark_done(void)
+{
+	tri_blocking_enter();
+	pthread_mutex_lock(&tri_rt.cycle_lock);
+	while (ld_seq(&tri_rt.phase) == PHASE_MARK)
+		pthread_cond_wait(&tri_rt.cycle_done, &tri_rt.cycle_lock);
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+	tri_blocking_leave();
+}
+
+int tri_gc_percent(int percent)
+{
+	tri_require_init("tri_gc_percent");
+	int old = __atomic_exchange_n(&tri_rt.opt.gc_percent, percent < 0 ? -1 : percent,
+				      __ATOMIC_SEQ_CST);
+	pacer_cycle_end(ld_relaxed(&tri_stats.heap_marked));
+	return old;
+}

@@ -1,0 +1,229 @@
+/*
+ * handshake.c - ragged handshakes, safepoints and blocking regions (see
+ * handshake.h for the protocol).
+ *
+ * Invariants:
+ *  - hs_action is written only by the coordinator, before any thread's
+ *    hs_req is raised to the new epoch, and not changed until every thread
+ *    acknowledged: a thread that reads hs_req == e then hs_action sees e's.
+ *  - A thread's record is touched by the collector only while the thread is
+ *    BLOCKING and the collector holds it ACTING (CAS, acquire): the owner's
+ *    writes before tri_blocking_enter's release store are visible, and the
+ *    owner cannot run until the collector's release store of BLOCKING.
+ *  - The owner clears SLOW_POLL (seq_cst) before reading hs_req (seq_cst);
+ *    the collector writes hs_req before setting SLOW_POLL: a posted action is
+ *    never missed (either the flag survives or the owner sees the epoch).
+ */
+#include "runtime/handshake.h"
+#include "mark/scan.h"
+#include "runtime/probes.h"
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t hs_epoch;	/* coordinator only */
+static int hs_action;		/* see invariants */
+static int world_stopped;	/* seq_cst; set by world_stop, cleared by world_start */
+static struct tri_thread **held; /* BLOCKING threads held ACTING while stopped */
+static size_t nheld, held_cap;
+
+static void backoff(unsigned spins)
+{
+	if (spins < 64) {
+		cpu_relax();
+	} else if (spins < 256) {
+		sched_yield();
+	} else {
+		unsigned us = spins - 256 < 50 ? spins - 256 + 1 : 50;
+		struct timespec ts = {0, (long)us * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void __attribute__((noinline)) scan_own_stack(struct tri_thread *t, struct gcwork *w)
+{
+	uintptr_t regs[8];
+	__builtin_unwind_init();
+	thread_save_regs(regs);
+	scan_range((uintptr_t)regs, t->stack_hi, w);
+}
+
+static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
+{
+	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
+	scan_range(t->blocking_sp, t->stack_hi, w);
+}
+
+static void run_action(struct tri_thread *t, int a, bool on_behalf)
+{
+	TRI_PROBE2(handshake__action__start, t->id, a);
+	switch (a) {
+	case HS_BARRIER_ON:
+		t->barrier_on = 1;
+		break;
+	case HS_SCAN_STACK: {
+		tcache_start_black(t, ld_relaxed(&tri_rt.cycle));
+		struct gcwork w;
+		gcwork_init(&w, false);
+		if (on_behalf)
+			scan_saved_stack(t, &w);
+		else
+			scan_own_stack(t, &w);
+		gcwork_dispose(&w);
+		wbuf_flush(t);
+		break;
+	}
+	case HS_FLUSH:
+		wbuf_flush(t);
+		break;
+	case HS_SWEEP:
+		t->barrier_on = 0;
+		t->alloc_black = 0;
+		t->wbuf_n = 0;
+		tcache_release_all(t);
+		break;
+	default:
+		break;
+	}
+	TRI_PROBE2(handshake__action__end, t->id, a);
+}
+
+static void __attribute__((noinline)) stop_self(struct tri_thread *t, uint64_t req)
+{
+	uintptr_t here;
+	__builtin_unwind_init();
+	thread_save_regs(t->regs);
+	t->blocking_sp = (uintptr_t)&here;
+	uint64_t t0 = tri_now_ns();
+	st_release(&t->hs_done, req);
+	for (unsigned spins = 0; ld_seq(&world_stopped); spins++)
+		backoff(spins);
+	pause_record(t->ring, TRI_PAUSE_STOP, t0, tri_now_ns() - t0);
+}
+
+void safepoint_slow(struct tri_thread *t)
+{
+	fetch_and_seq(&t->slow, ~SLOW_POLL);
+	uint64_t req = ld_seq(&t->hs_req);
+	if (req <= t->hs_done)
+		return;
+	int a = ld_seq(&hs_action);
+	if (a == HS_STOP) {
+		stop_self(t, req);
+		return;
+	}
+	uint64_t t0 = tri_now_ns();
+	run_action(t, a, false);
+	st_release(&t->hs_done, req);
+	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, tri_now_ns() - t0);
+}
+
+static void wait_for(struct tri_thread *t, uint64_t e, int a)
+{
+	for (unsigned spins = 0;; spins++) {
+		if (ld_seq(&t->hs_req) < e)
+			return; /* attached after the action was posted */
+		if (ld_acquire(&t->hs_done) >= e)
+			return;
+		uint32_t st = ld_acquire(&t->state);
+		if (st == TS_DETACHED)
+			return;
+		if (st == TS_BLOCKING) {
+			uint32_t exp = TS_BLOCKING;
+			if (cas_acq(&t->state, &exp, TS_ACTING)) {
+				if (ld_relaxed(&t->hs_done) < e) {
+					run_action(t, a, true);
+					st_release(&t->hs_done, e);
+				}
+				if (a == HS_STOP) {
+					if (nheld == held_cap) {
+						held_cap = held_cap ? held_cap * 2 : 64;
+						held = realloc(held, held_cap * sizeof *held);
+						if (!held)
+							tri_fatal("tricolor: out of memory stopping threads");
+					}
+					held[nheld++] = t;
+					return;
+				}
+				st_release(&t->state, TS_BLOCKING);
+				return;
+			}
+			continue;
+		}
+		backoff(spins);
+	}
+}
+
+void handshake(enum hs_action a)
+{
+	uint64_t e = ++hs_epoch;
+	st_seq(&hs_action, (int)a);
+	fetch_add(&tri_stats.handshakes, 1);
+	TRI_PROBE2(handshake__start, e, a);
+	struct tri_thread *t;
+	rcu_read_lock();
+	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
+		st_seq(&t->hs_req, e);
+		fetch_or_seq(&t->slow, SLOW_POLL);
+	}
+	cds_list_for_each_entry_rcu(t, &tri_threads, node)
+		wait_for(t, e, (int)a);
+	rcu_read_unlock();
+	TRI_PROBE2(handshake__end, e, a);
+}
+
+void world_stop(void)
+{
+	st_seq(&world_stopped, 1);
+	handshake(HS_STOP);
+}
+
+void world_start(void)
+{
+	st_seq(&world_stopped, 0);
+	for (size_t i = 0; i < nheld; i++)
+		st_release(&held[i]->state, TS_BLOCKING);
+	nheld = 0;
+}
+
+void tri_safepoint(void)
+{
+	struct tri_thread *t = thread_require("tri_safepoint");
+	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
+		safepoint_slow(t);
+}
+
+/* Called by the tri_blocking_enter stub with the caller's callee-saved
+ * registers and stack pointer. */
+void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
+void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
+{
+	struct tri_thread *t = thread_require("tri_blocking_enter");
+	if (t->state != TS_RUNNING)
+		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
+	memcpy(t->regs, regs, 6 * sizeof(uintptr_t));
+	t->blocking_sp = caller_sp;
+	st_release(&t->state, TS_BLOCKING);
+}
+
+void tri_blocking_leave(void)
+{
+	struct tri_thread *t = thread_require("tri_blocking_leave");
+	uint32_t exp = TS_BLOCKING;
+	if (unlikely(!cas_acq(&t->state, &exp, TS_RUNNING))) {
+		if (exp != TS_ACTING)
+			tri_fatal("tri_blocking_leave: not inside a blocking region");
+		uint64_t t0 = tri_now_ns();
+		for (unsigned spins = 0;; spins++) {
+			exp = TS_BLOCKING;
+			if (cas_acq(&t->state, &exp, TS_RUNNING))
+				break;
+			backoff(spins);
+		}
+		pause_record(t->ring, ld_seq(&world_stopped) ? TRI_PAUSE_STOP : TRI_PAUSE_HANDSHAKE, t0,
+			     tri_now_ns() - t0);
+	}
+	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
+		safepoint_slow(t);
+}

@@ -1,0 +1,68 @@
+/*
+ * init.c - tri_init: options, the arena, the size classes, the coordinator
+ * and mark workers, and the first attached thread.
+ */
+#include "alloc/central.h"
+#include "alloc/page_heap.h"
+#include "mark/workers.h"
+#include "runtime/cycle.h"
+#include "runtime/pacer.h"
+#include "runtime/thread.h"
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tri_runtime tri_rt = {
+	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
+	.cycle_cond = PTHREAD_COND_INITIALIZER,
+	.cycle_done = PTHREAD_COND_INITIALIZER,
+};
+struct tri_stats tri_stats;
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tri_require_init(const char *fn)
+{
+	if (unlikely(!ld_acquire(&tri_rt.initialized)))
+		tri_fatal("%s: tri_init has not been called", fn);
+}
+
+int tri_init(const char *options)
+{
+	pthread_mutex_lock(&init_lock);
+	if (tri_rt.initialized) {
+		pthread_mutex_unlock(&init_lock);
+		return EALREADY;
+	}
+	struct tri_options o;
+	tri_options_defaults(&o);
+	int r = tri_options_parse(&o, options, "the options string");
+	if (!r)
+		r = tri_options_from_env(&o);
+	if (r) {
+		pthread_mutex_unlock(&init_lock);
+		return r;
+	}
+	tri_rt.opt = o;
+	tri_rt.start_ns = tri_now_ns();
+	tri_rt.pid = getpid();
+	size_class_init();
+	central_init();
+	r = page_heap_init(o.heap_reserve);
+	if (r) {
+		pthread_mutex_unlock(&init_lock);
+		tri_warn("tri_init: cannot reserve %llu bytes of address space for the heap (option heap_reserve)",
+			 (unsigned long long)o.heap_reserve);
+		return r;
+	}
+	pacer_init();
+	st_release(&tri_rt.initialized, 1);
+	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {
+		pthread_mutex_unlock(&init_lock);
+		tri_warn("tri_init: cannot start the collector threads: %s", strerror(r));
+		return r;
+	}
+	pthread_mutex_unlock(&init_lock);
+	tri_thread_attach();
+	return 0;
+}

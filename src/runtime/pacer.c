@@ -1,0 +1,114 @@
+/*
+ * pacer.c - trigger, goal and assists (see pacer.h).
+ */
+#include "runtime/pacer.h"
+#include "alloc/page_heap.h"
+#include "mark/scan.h"
+#include "runtime/cycle.h"
+#include "runtime/probes.h"
+
+static uint64_t assist_ratio_milli; /* scan bytes per 1000 allocated bytes */
+static uint64_t hard_goal;
+
+static uint64_t compute_goal(uint64_t live)
+{
+	int pct = ld_relaxed(&tri_rt.opt.gc_percent);
+	uint64_t goal = UINT64_MAX;
+	if (pct >= 0)
+		goal = live + live / 100 * (uint64_t)pct;
+	if (goal < tri_rt.opt.min_heap && pct >= 0)
+		goal = tri_rt.opt.min_heap;
+	uint64_t limit = tri_rt.opt.memory_limit;
+	if (limit) {
+		uint64_t mapped = ld_relaxed(&tri_stats.mapped_bytes);
+		int64_t hl = ld_relaxed(&tri_stats.heap_live);
+		uint64_t overhead = mapped > (uint64_t)(hl > 0 ? hl : 0) ? mapped - (uint64_t)(hl > 0 ? hl : 0) : 0;
+		uint64_t lgoal = limit > overhead ? limit - overhead : 0;
+		/* The limit is soft: never ask for less than live + 1/16. */
+		if (lgoal < live + live / 16 + (1u << 20))
+			lgoal = live + live / 16 + (1u << 20);
+		if (lgoal < goal)
+			goal = lgoal;
+	}
+	return goal;
+}
+
+void pacer_init(void)
+{
+	pacer_cycle_end(0);
+}
+
+void pacer_cycle_end(uint64_t live)
+{
+	uint64_t goal = compute_goal(live);
+	uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 10 * 7;
+	st_relaxed(&tri_stats.heap_marked, live);
+	st_relaxed(&tri_stats.heap_goal, goal);
+	st_relaxed(&tri_stats.heap_trigger, trigger);
+	st_relaxed(&hard_goal, goal == UINT64_MAX ? UINT64_MAX : goal + goal / 2);
+}
+
+void pacer_cycle_start(void)
+{
+	uint64_t live = ld_relaxed(&tri_stats.heap_marked);
+	uint64_t goal = ld_relaxed(&tri_stats.heap_goal);
+	int64_t now = ld_relaxed(&tri_stats.heap_live);
+	uint64_t runway = goal > (uint64_t)now + (1u << 20) ? goal - (uint64_t)now : (1u << 20);
+	if (goal == UINT64_MAX)
+		runway = UINT64_MAX / 2;
+	uint64_t ratio = live * 1000 / runway;
+	if (ratio < 100)
+		ratio = 100;
+	st_relaxed(&assist_ratio_milli, ratio);
+}
+
+static void assist(struct tri_thread *t, size_t bytes)
+{
+	t->assist_debt += (int64_t)(bytes / 1000 * ld_relaxed(&assist_ratio_milli));
+	if (t->assist_debt <= 0)
+		return;
+	uint64_t t0 = tri_now_ns();
+	TRI_PROBE1(assist__start, t->id);
+	struct gcwork w;
+	gcwork_init(&w, true);
+	size_t done = mark_drain(&w, (size_t)t->assist_debt);
+	gcwork_dispose(&w);
+	t->assist_debt = done ? t->assist_debt - (int64_t)done : 0;
+	if (t->assist_debt < 0)
+		t->assist_debt = 0;
+	uint64_t len = tri_now_ns() - t0;
+	TRI_PROBE1(assist__end, t->id);
+	fetch_add(&tri_stats.assist_ns, len);
+	if (done)
+		pause_record(t->ring, TRI_PAUSE_ASSIST, t0, len);
+}
+
+void pacer_before_alloc(struct tri_thread *t, size_t bytes)
+{
+	int64_t live = ld_relaxed(&tri_stats.heap_live) + (int64_t)bytes;
+	int phase = ld_relaxed(&tri_rt.phase);
+	if (phase == PHASE_IDLE) {
+		if (live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger))
+			cycle_trigger();
+		return;
+	}
+	if (phase != PHASE_MARK || !ld_relaxed(&tri_rt.mark_enabled))
+		return;
+	assist(t, bytes);
+	uint64_t limit = tri_rt.opt.memory_limit;
+	bool over = live > 0 && (uint64_t)live > ld_relaxed(&hard_goal);
+	if (limit && ld_relaxed(&tri_stats.mapped_bytes) > limit + limit / 4)
+		over = true;
+	if (over && !t->in_callback) {
+		uint64_t t0 = tri_now_ns();
+		cycle_wait_mark_done();
+		pause_record(t->ring, TRI_PAUSE_WAIT, t0, tri_now_ns() - t0);
+	}
+}
+
+void pacer_out_of_memory(struct tri_thread *t)
+{
+	(void)t;
+	tri_collect();
+	page_heap_scavenge(ld_relaxed(&tri_rt.cycle), true);
+}

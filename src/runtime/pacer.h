@@ -1,0 +1,25 @@
+/*
+ * pacer.h - when cycles start and how much allocating threads must help.
+ *
+ * After each sweep, with L the live bytes the sweep kept and GOGC the
+ * gc_percent option: goal = max(L * (1 + GOGC/100), min_heap), lowered to
+ * fit memory_limit (soft: the goal never drops below L plus 1/16). A cycle
+ * starts when heap_live reaches trigger = L + 0.7 * (goal - L), leaving the
+ * rest of the runway for marking. While marking, an allocating thread owes
+ * scan work in proportion to what it allocates (the assist ratio: the scan
+ * work expected, L, over the runway left), paid by draining grey objects at
+ * its next span refill; past goal * 1.5 (or the memory limit) it waits for
+ * the cycle to end instead. gc_percent=off with no limit never triggers.
+ *
+ * Shared state: heap_goal, heap_trigger and the assist ratio are written by
+ * the coordinator at cycle boundaries and read relaxed by allocators.
+ */
+#ifndef TRI_PACER_H
+#define TRI_PACER_H
+#include "runtime/thread.h"
+void pacer_before_alloc(struct tri_thread *t, size_t bytes);
+void pacer_out_of_memory(struct tri_thread *t);
+void pacer_cycle_start(void);
+void pacer_cycle_end(uint64_t live);
+void pacer_init(void);
+#endif

@@ -1,0 +1,112 @@
+/*
+ * runtime.h - the runtime's global state and the declarations every part
+ * of the collector shares. Per-part details live in each part's header.
+ *
+ * tri_rt fields, who writes them and how they are synchronized:
+ *   opt          tri_init, before any other runtime thread starts; then
+ *                read-only (gc_percent: atomic, tri_gc_percent).
+ *   phase        the coordinator thread (cycle.c), seq_cst stores; read by
+ *                anyone (barrier flush, assists, set_finalizer).
+ *   cycle        number of the cycle in progress or last run; coordinator,
+ *                under cycle_lock; read relaxed elsewhere.
+ *   sweep_cycle  the cycle whose sweep is running or done; coordinator,
+ *                seq_cst store before the sweep handshake; read by span
+ *                creation (under a central lock) and central release.
+ *   mark_black   1 once the stack-scan handshake began: threads attaching
+ *                from then on allocate black. Coordinator; seq_cst.
+ *   requested, started, completed: cycle counters, under cycle_lock.
+ */
+#ifndef TRI_RUNTIME_H
+#define TRI_RUNTIME_H
+
+#include "config.h"
+#include "tricolor.h"
+#include "runtime/atomics.h"
+#include "runtime/clock.h"
+#include "runtime/lock.h"
+#include "runtime/options.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef TRI_DEBUG
+#define tri_assert(c)                                                         \
+	do {                                                                  \
+		if (!(c))                                                     \
+			tri_fatal("tricolor: assertion failed: %s (%s:%d)",   \
+				  #c, __FILE__, __LINE__);                    \
+	} while (0)
+#else
+#define tri_assert(c) ((void)0)
+#endif
+
+enum gc_phase {
+	PHASE_IDLE = 0,	 /* no cycle: sweeping done, barrier off */
+	PHASE_MARK = 1,	 /* barrier on, marking (or about to start) */
+	PHASE_MARK_DONE = 2, /* marking terminated; barrier shades are dropped */
+	PHASE_SWEEP = 3	 /* sweeping the cycle's spans */
+};
+
+struct tri_runtime {
+	int initialized;
+	struct tri_options opt;
+	int phase;
+	uint64_t cycle;
+	uint64_t sweep_cycle;
+	int mark_black;
+	int mark_enabled; /* workers may blacken: after the barrier handshake */
+	uint64_t requested, started, completed;
+	pthread_mutex_t cycle_lock;
+	pthread_cond_t cycle_cond;  /* coordinator waits for work */
+	pthread_cond_t cycle_done;  /* tri_collect waits for completion */
+	int trigger_pending;	    /* atomic: a mutator asked for a cycle */
+	uint64_t start_ns;	    /* process start, for gctrace */
+	pid_t pid;
+};
+
+/* Counters for metrics; each is updated with relaxed atomics by whoever
+ * does the counted thing, and read racily by tri_read_metric. */
+struct tri_stats {
+	uint64_t mapped_bytes;	/* committed arena + metadata */
+	uint64_t released_total;
+	uint64_t spans_inuse;
+	int64_t heap_live;	/* bytes in objects + free bytes in cached spans */
+	uint64_t heap_marked;	/* live bytes after the last sweep */
+	uint64_t heap_goal;
+	uint64_t heap_trigger;
+	uint64_t alloc_bytes;	/* cumulative */
+	uint64_t alloc_objects;
+	uint64_t freed_bytes;
+	uint64_t freed_objects;
+	uint64_t cycles;
+	uint64_t forced_cycles;
+	uint64_t pause_count, pause_total_ns, pause_max_ns;
+	uint64_t mark_time_ns, mark_last_ns;
+	uint64_t sweep_last_ns;
+	uint64_t scanned_bytes, scanned_objects;
+	uint64_t assist_ns;
+	uint64_t threads_attached;
+	uint64_t handshakes;
+	uint64_t termination_rounds;
+	uint64_t fin_queued, fin_executed;
+	uint64_t cln_queued, cln_executed;
+	uint64_t cln_workers, cln_workers_peak;
+	uint64_t oom_count;
+};
+
+extern struct tri_runtime tri_rt;
+extern struct tri_stats tri_stats;
+
+__attribute__((noreturn, format(printf, 1, 2))) void tri_fatal(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
+
+/* Abort unless tri_init ran (name: the calling API function). */
+void tri_require_init(const char *fn);
+
+/* The zero-size allocation's address (tri_alloc(0)). */
+extern char tri_zerobase[16];
+
+/* Test hooks (exported, declared here and in tests). */
+TRI_API void tri_debug_fail_mmap(int n);
+#endif

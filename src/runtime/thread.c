@@ -1,0 +1,195 @@
+/*
+ * thread.c - attaching and detaching threads, the registry (see thread.h),
+ * and the architecture-specific bits: saving callee-saved registers and the
+ * tri_blocking_enter entry stub.
+ */
+#include "runtime/thread.h"
+#include "alloc/span.h"
+#include "runtime/handshake.h"
+#include <stdlib.h>
+#include <string.h>
+
+__thread struct tri_thread *tri_self = &tri_detached_thread;
+
+/* The record every unattached thread sees: its slow bit sends every fast
+ * path into the slow path, which reports "not attached". */
+struct tri_thread tri_detached_thread = {.slow = SLOW_DETACHED | SLOW_POLL};
+
+CDS_LIST_HEAD(tri_threads);
+pthread_mutex_t tri_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint32_t next_thread_id = 1; /* atomic */
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+extern struct span tri_empty_span;
+
+#if defined(__x86_64__)
+void thread_save_regs(uintptr_t *r)
+{
+	__asm__ __volatile__("movq %%rbx, 0(%0)\n\t"
+			     "movq %%rbp, 8(%0)\n\t"
+			     "movq %%r12, 16(%0)\n\t"
+			     "movq %%r13, 24(%0)\n\t"
+			     "movq %%r14, 32(%0)\n\t"
+			     "movq %%r15, 40(%0)\n\t"
+			     :
+			     : "r"(r)
+			     : "memory");
+}
+
+/*
+ * tri_blocking_enter in assembly: a C function may have clobbered the
+ * caller's callee-saved registers (after spilling them into its own frame,
+ * which is gone once it returns) before it could save them. The stub saves
+ * them first, then calls the C part with the caller's stack pointer.
+ */
+__asm__(".text\n"
+	".globl tri_blocking_enter\n"
+	".type tri_blocking_enter,@function\n"
+	"tri_blocking_enter:\n"
+	"\t.cfi_startproc\n"
+	"\tpushq %rbp\n"
+	"\t.cfi_def_cfa_offset 16\n"
+	"\t.cfi_offset %rbp, -16\n"
+	"\tmovq %rsp, %rbp\n"
+	"\t.cfi_def_cfa_register %rbp\n"
+	"\tsubq $64, %rsp\n"
+	"\tmovq %rbx, 0(%rsp)\n"
+	"\tmovq 0(%rbp), %rax\n"
+	"\tmovq %rax, 8(%rsp)\n"
+	"\tmovq %r12, 16(%rsp)\n"
+	"\tmovq %r13, 24(%rsp)\n"
+	"\tmovq %r14, 32(%rsp)\n"
+	"\tmovq %r15, 40(%rsp)\n"
+	"\tmovq %rsp, %rdi\n"
+	"\tleaq 16(%rbp), %rsi\n"
+	"\tcall tri_blocking_enter_impl\n"
+	"\tleave\n"
+	"\t.cfi_def_cfa %rsp, 8\n"
+	"\tret\n"
+	"\t.cfi_endproc\n"
+	".size tri_blocking_enter, .-tri_blocking_enter\n");
+#else
+void thread_save_regs(uintptr_t *r)
+{
+	/* Other architectures: spill every callee-saved register into this
+	 * frame's caller chain; the scanner covers the stack from here. */
+	__builtin_unwind_init();
+	memset(r, 0, 8 * sizeof *r);
+}
+
+void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
+void tri_blocking_enter(void)
+{
+	uintptr_t regs[8];
+	__builtin_unwind_init();
+	thread_save_regs(regs);
+	tri_blocking_enter_impl(regs, (uintptr_t)__builtin_frame_address(0));
+}
+#endif
+
+uintptr_t thread_stack_hi(void)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &addr, &size);
+		pthread_attr_destroy(&attr);
+	}
+	if (!addr)
+		tri_fatal("tri_thread_attach: cannot find the thread's stack bounds");
+	return (uintptr_t)addr + size;
+}
+
+static void thread_exit_destructor(void *arg)
+{
+	struct tri_thread *t = arg;
+	if (tri_self != t)
+		return;
+	if (ld_relaxed(&t->state) != TS_RUNNING)
+		tri_blocking_leave();
+	tri_thread_detach();
+}
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, thread_exit_destructor);
+}
+
+void thread_attach_internal(void)
+{
+	struct tri_thread *t;
+	if (posix_memalign((void **)&t, 64, sizeof *t))
+		tri_fatal("tri_thread_attach: out of memory");
+	memset(t, 0, sizeof *t);
+	for (unsigned i = 0; i < TRI_NUM_SPANCLASSES; i++)
+		t->alloc[i] = &tri_empty_span;
+	t->slow = tri_rt.opt.poison ? SLOW_DEBUG : 0;
+	t->id = fetch_add(&next_thread_id, 1);
+	t->stack_hi = thread_stack_hi();
+	t->state = TS_RUNNING;
+	t->pthread = pthread_self();
+	t->ring = pause_ring_get(t->id);
+
+	rcu_register_thread();
+	pthread_mutex_lock(&tri_registry_lock);
+	cds_list_add_tail_rcu(&t->node, &tri_threads);
+	pthread_mutex_unlock(&tri_registry_lock);
+	/* Pairs with the coordinator's fence between setting a global state and
+	 * walking the registry: either it sees this record, or this thread sees
+	 * the new state. */
+	fence_seq();
+	if (tri_barrier_enabled_ && ld_seq(&tri_rt.phase) == PHASE_MARK)
+		t->barrier_on = 1;
+	if (ld_seq(&tri_rt.mark_black)) {
+		t->alloc_black = 1;
+		t->alloc_black_cycle = ld_seq(&tri_rt.cycle);
+	}
+	tri_self = t;
+	fetch_add(&tri_stats.threads_attached, 1);
+	pthread_once(&exit_key_once, make_exit_key);
+	pthread_setspecific(exit_key, t);
+}
+
+void tri_thread_attach(void)
+{
+	tri_require_init("tri_thread_attach");
+	if (tri_self != &tri_detached_thread)
+		return;
+	thread_attach_internal();
+}
+
+int tri_thread_is_attached(void)
+{
+	return tri_self != &tri_detached_thread;
+}
+
+static void free_thread(struct rcu_head *h)
+{
+	struct tri_thread *t = caa_container_of(h, struct tri_thread, rcu);
+	free(t);
+}
+
+void tri_thread_detach(void)
+{
+	struct tri_thread *t = thread_require("tri_thread_detach");
+	if (ld_relaxed(&t->state) != TS_RUNNING)
+		tri_fatal("tri_thread_detach: called inside tri_blocking_enter/tri_blocking_leave");
+	if (ld_relaxed(&t->slow) & SLOW_POLL)
+		safepoint_slow(t);
+	/* Everything this thread shaded reaches the marker before it goes. */
+	wbuf_flush(t);
+	tcache_release_all(t);
+	pause_ring_retire(t->ring);
+	st_seq(&t->state, TS_DETACHED);
+	pthread_mutex_lock(&tri_registry_lock);
+	cds_list_del_rcu(&t->node);
+	pthread_mutex_unlock(&tri_registry_lock);
+	tri_self = &tri_detached_thread;
+	pthread_setspecific(exit_key, NULL);
+	fetch_sub(&tri_stats.threads_attached, 1);
+	call_rcu(&t->rcu, free_thread);
+	rcu_unregister_thread();
+}

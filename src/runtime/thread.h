@@ -1,0 +1,106 @@
+/*
+ * thread.h - the per-thread record of an attached (mutator) thread and the
+ * registry the collector walks.
+ *
+ * The registry is an RCU list (liburcu, memb flavour): threads attach and
+ * detach under registry_lock with cds_list_add_rcu/cds_list_del_rcu; the
+ * collector walks it inside rcu_read_lock without blocking attaches, and a
+ * detached record is freed with call_rcu once no walker can still see it.
+ *
+ * Fields of struct tri_thread, who writes them, how they are synchronized:
+ *   slow          bit set: the owner must take its slow path. SLOW_POLL is set
+ *                 by the collector (seq_cst OR) when it posts a handshake and
+ *                 cleared by the owner (seq_cst AND) before it reads hs_req.
+ *                 SLOW_DEBUG is set at attach in poison mode, never cleared.
+ *   alloc[]       the owner; or the collector while it holds the thread in
+ *                 state ACTING (the owner is then blocked in leave).
+ *   wbuf, wbuf_n  same rule as alloc[].
+ *   barrier_on, alloc_black, alloc_black_cycle: set by handshake actions
+ *                 (owner at a safepoint, or collector while ACTING); read by
+ *                 the owner.
+ *   state         RUNNING <-> BLOCKING by the owner (release/acquire CAS);
+ *                 BLOCKING -> ACTING -> BLOCKING by the collector (CAS);
+ *                 DETACHED by the owner when it leaves.
+ *   hs_req        the collector (seq_cst). hs_done: whoever ran the action
+ *                 (release), read by the collector (acquire).
+ *   blocking_sp, regs: the owner, before the release store of BLOCKING;
+ *                 read by the collector after its acquire CAS.
+ *   stack_hi      set at attach, immutable.
+ *   counters      the owner, relaxed; read racily for metrics.
+ */
+#ifndef TRI_THREAD_H
+#define TRI_THREAD_H
+#include "alloc/size_class.h"
+#include "runtime/pause.h"
+#include "runtime/runtime.h"
+#include <urcu.h>
+#include <urcu/rculist.h>
+
+#define SLOW_POLL 1u
+#define SLOW_DEBUG 2u
+#define SLOW_DETACHED 4u
+
+#define WBUF_CAP 512
+
+enum thread_state {
+	TS_RUNNING = 0,
+	TS_BLOCKING = 1,
+	TS_ACTING = 2, /* blocking, and the collector acts on its behalf */
+	TS_DETACHED = 3
+};
+
+struct span;
+
+struct tri_thread {
+	uint32_t slow;
+	uint32_t id;
+	struct span *alloc[TRI_NUM_SPANCLASSES];
+
+	uint32_t wbuf_n;
+	int barrier_on;
+	int alloc_black;
+	uint64_t alloc_black_cycle;
+	int64_t assist_debt;
+
+	uint32_t state;
+	uint64_t hs_req;
+	uint64_t hs_done;
+
+	uintptr_t stack_hi;
+	uintptr_t blocking_sp;
+	uintptr_t regs[8];
+	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
+
+	uint64_t alloc_bytes;
+	struct pause_ring *ring;
+
+	struct cds_list_head node;
+	struct rcu_head rcu;
+	pthread_t pthread;
+
+	uintptr_t wbuf[WBUF_CAP];
+};
+
+extern __thread struct tri_thread *tri_self;
+extern struct tri_thread tri_detached_thread;
+
+/* The registry. */
+extern struct cds_list_head tri_threads;
+extern pthread_mutex_t tri_registry_lock;
+
+/* Abort with "<fn>: thread not attached" unless the caller is attached. */
+static inline struct tri_thread *thread_require(const char *fn)
+{
+	struct tri_thread *t = tri_self;
+	if (unlikely(t == &tri_detached_thread)) {
+		tri_require_init(fn);
+		tri_fatal("%s: thread not attached (call tri_thread_attach first)", fn);
+	}
+	return t;
+}
+
+void thread_attach_internal(void);
+/* Save callee-saved registers into regs[] (x86-64 and aarch64). */
+void thread_save_regs(uintptr_t *regs);
+uintptr_t thread_stack_hi(void);
+#endif

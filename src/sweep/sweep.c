@@ -1,0 +1,122 @@
+/*
+ * sweep.c - sweeping spans (see sweep.h).
+ */
+#include "sweep/sweep.h"
+#include "alloc/central.h"
+#include "alloc/page_heap.h"
+#include "alloc/special.h"
+#include "runtime/probes.h"
+#include "runtime/runtime.h"
+#include <sched.h>
+#include <string.h>
+
+uint64_t tri_sweep_live_bytes;
+
+void sweep_poison(void *p, size_t n)
+{
+	uint64_t *w = p;
+	for (size_t i = 0; i < n / 8; i++)
+		w[i] = TRI_POISON;
+}
+
+void sweep_check_poison(void *p, size_t n)
+{
+	const uint64_t *w = p;
+	for (size_t i = 0; i < n / 8; i++)
+		if (w[i] != TRI_POISON && w[i] != 0)
+			tri_fatal("tricolor: debug=poison: freed object %p (size %zu) was written after it was freed: word %zu is %#llx",
+				  p, n, i, (unsigned long long)w[i]);
+}
+
+/* Bits [lo, hi) of bitmap word w. */
+static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
+{
+	uint32_t a = w * 64, b = a + 64;
+	if (hi <= a || lo >= b || lo >= hi)
+		return 0;
+	uint32_t l = lo > a ? lo - a : 0;
+	uint32_t h = hi < b ? hi - a : 64;
+	uint64_t m = h == 64 ? ~0ull : (1ull << h) - 1;
+	return m & (~0ull << l);
+}
+
+int sweep_span(struct span *s)
+{
+	uint64_t n = ld_seq(&tri_rt.sweep_cycle);
+	/* A span is swept exactly once per cycle: a second sweep would find
+	 * its mark bits cleared and free every live object. */
+	tri_assert(s->swept_cycle < n);
+	if (unlikely(s->swept_cycle >= n))
+		return s->cls == 0 || span_free_count(s) == 0 ? SWEEP_FULL : SWEEP_HAS_FREE;
+	uint32_t fi = s->freeindex;
+	bool black = s->black_cycle == n && s->black_from != NO_BLACK;
+	uint64_t live[BITMAP_WORDS], dead[BITMAP_WORDS];
+	uint32_t nwords = (s->nelems + 63) / 64;
+	TRI_PROBE2(sweep__span, s->base, s->spanclass);
+	for (uint32_t w = 0; w < nwords; w++) {
+		uint64_t alloc = s->alloc_bits[w];
+		uint64_t valid = range_mask(w, 0, s->nelems);
+		uint64_t allocated = (alloc | range_mask(w, 0, fi)) & valid;
+		uint64_t blk = black ? range_mask(w, s->black_from, fi) & ~alloc : 0;
+		live[w] = (s->mark_bits[w] | blk) & allocated;
+		dead[w] = allocated & ~live[w];
+	}
+	if (s->specials)
+		specials_sweep(s, live, dead);
+
+	uint64_t freed = 0, nlive = 0;
+	for (uint32_t w = 0; w < nwords; w++) {
+		nlive += (uint64_t)__builtin_popcountll(live[w]);
+		for (uint64_t d = dead[w]; d; d &= d - 1) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(d);
+			void *obj = (void *)(s->base + (uintptr_t)i * s->elemsize);
+			if (s->cls != 0) {
+				if (tri_rt.opt.poison)
+					sweep_poison(obj, s->elemsize);
+				else
+					memset(obj, 0, s->elemsize);
+			}
+			freed++;
+		}
+	}
+	size_t freed_bytes = freed * s->elemsize;
+	if (freed) {
+		fetch_sub(&tri_stats.heap_live, (int64_t)freed_bytes);
+		fetch_add(&tri_stats.freed_bytes, freed_bytes);
+		fetch_add(&tri_stats.freed_objects, freed);
+	}
+	fetch_add(&tri_sweep_live_bytes, nlive * s->elemsize);
+
+	for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
+		uint64_t beyond = ~range_mask(w, 0, s->nelems);
+		st_relaxed(&s->alloc_bits[w], (w < nwords ? live[w] : 0) | beyond);
+		s->mark_bits[w] = 0;
+	}
+	st_relaxed(&s->freeindex, 0);
+	s->alloc_cache = ~s->alloc_bits[0];
+	s->black_from = NO_BLACK;
+	s->black_cycle = 0;
+	s->swept_cycle = n;
+
+	if (nlive == 0) {
+		st_release(&s->state, SPAN_UNUSED);
+		page_heap_free(s, s->cls == 0 || tri_rt.opt.poison);
+		return SWEEP_FREED;
+	}
+	if (s->cls == 0)
+		return SWEEP_FULL;
+	return nlive < s->nelems ? SWEEP_HAS_FREE : SWEEP_FULL;
+}
+
+void sweep_all(void)
+{
+	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
+		struct span *s;
+		while ((s = central_take_unswept(sc))) {
+			int r = sweep_span(s);
+			central_after_sweep(s, r);
+		}
+	}
+	while (ld_seq(&tri_sweeps_active))
+		sched_yield();
+}
