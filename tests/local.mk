@@ -1,0 +1,7 @@
+# tests/: Check unit and behaviour tests, run by `make check`.
+# core.mk: allocator and collector (foundation, concurrent collector).
+# callbacks.mk: finalizers and cleanups.
+# reliability.mk: model-based test, fault injection, fork.
+include $(srcdir)/tests/core.mk
+include $(srcdir)/tests/callbacks.mk
+include $(srcdir)/tests/reliability.mk

@@ -29,6 +29,8 @@ struct cln_batch {
 struct cln_worker {
 	struct cln_worker *next;
 	uint64_t running; /* sequence being run, 0 if none */
+	void (*fn)(void *); /* the running cleanup, for reports */
+	void *arg;
 };
 
 static pthread_mutex_t cln_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,6 +91,33 @@ static bool pop_locked(struct cln_entry *out)
 	return true;
 }
 
+/* A cleanup that calls pthread_exit (or is cancelled) takes its worker
+ * with it: report it, count the cleanup as run, drop the worker from the
+ * pool, and start another if work is waiting. */
+static void cleanup_exited(void *arg)
+{
+	struct cln_worker *me = arg;
+	char name[256];
+	describe_fn((void *)me->fn, name, sizeof name);
+	tri_warn("tricolor: cleanup %s(%p) called pthread_exit or was cancelled; its worker is replaced and the other cleanups go on",
+		 name, me->arg);
+	tri_self->in_callback = 0;
+	pthread_mutex_lock(&cln_lock);
+	struct cln_worker **pp = &workers;
+	while (*pp != me)
+		pp = &(*pp)->next;
+	*pp = me->next;
+	nworkers--;
+	st_relaxed(&tri_stats.cln_workers, nworkers);
+	nexecuted++;
+	st_relaxed(&tri_stats.cln_executed, nexecuted);
+	pthread_cond_broadcast(&cln_done);
+	if (!queue_empty_locked() && !nidle)
+		spawn_worker_locked();
+	pthread_mutex_unlock(&cln_lock);
+	free(me);
+}
+
 static void *worker_main(void *arg)
 {
 	struct cln_worker *me = arg;
@@ -137,6 +166,8 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		me->running = e.seq;
+		me->fn = e.fn;
+		me->arg = e.arg;
 		/* More work waiting and nobody idle: grow the pool. */
 		if (!queue_empty_locked() && !nidle && nworkers < (unsigned)tri_rt.opt.cleanup_workers)
 			spawn_worker_locked();
@@ -145,12 +176,15 @@ static void *worker_main(void *arg)
 			barrier_shade(t, (uintptr_t)e.arg);
 		TRI_PROBE2(cleanup__start, e.fn, e.arg);
 		t->in_callback = 1;
+		pthread_cleanup_push(cleanup_exited, me);
 		e.fn(e.arg);
+		pthread_cleanup_pop(0);
 		t->in_callback = 0;
 		TRI_PROBE2(cleanup__end, e.fn, e.arg);
 		e.arg = NULL;
 		pthread_mutex_lock(&cln_lock);
 		me->running = 0;
+		me->arg = NULL;
 		nexecuted++;
 		st_relaxed(&tri_stats.cln_executed, nexecuted);
 		pthread_cond_broadcast(&cln_done);
@@ -291,4 +325,36 @@ void tri_cleanup_stop(tri_cleanup c)
 		return;
 	tri_require_init("tri_cleanup_stop");
 	special_stop_cleanup(c.id);
+}
+
+/* fork (runtime/fork.c) */
+void cleanup_fork_lock(void)
+{
+	pthread_mutex_lock(&cln_lock);
+}
+
+void cleanup_fork_unlock(void)
+{
+	pthread_mutex_unlock(&cln_lock);
+}
+
+void cleanup_after_fork_child(void)
+{
+	pthread_cond_init(&cln_work, NULL);
+	pthread_cond_init(&cln_done, NULL);
+	pthread_mutex_lock(&cln_lock);
+	/* The workers are gone; what they were running stays with the parent. */
+	while (workers) {
+		struct cln_worker *w = workers;
+		workers = w->next;
+		if (w->running)
+			nexecuted++;
+		free(w);
+	}
+	nworkers = nidle = 0;
+	st_relaxed(&tri_stats.cln_workers, 0);
+	st_relaxed(&tri_stats.cln_executed, nexecuted);
+	if (!queue_empty_locked())
+		spawn_worker_locked();
+	pthread_mutex_unlock(&cln_lock);
 }

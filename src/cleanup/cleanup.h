@@ -35,4 +35,7 @@ uint64_t cleanup_queued_seq(void);
 uint64_t cleanup_pending_count(void);
 /* Wait until every cleanup with sequence <= target finished. */
 int cleanup_wait(uint64_t target, uint64_t deadline_ns);
+void cleanup_fork_lock(void);
+void cleanup_fork_unlock(void);
+void cleanup_after_fork_child(void);
 #endif

@@ -35,7 +35,7 @@ static uint64_t running_since;		/* fin_lock: start of the running finalizer, 0 i
 static void (*running_fn)(void *);	/* fin_lock */
 static void *running_obj;		/* fin_lock, for the report only */
 static int reported_slow;		/* fin_lock */
-static pthread_once_t fin_once = PTHREAD_ONCE_INIT;
+static int thread_started;	/* fin_lock: the finalizer thread exists */
 
 void barrier_shade(struct tri_thread *t, uintptr_t p);
 
@@ -88,6 +88,31 @@ static bool fin_pop_locked(struct fin_entry *out)
 	return true;
 }
 
+static void start_thread(void);
+
+/* A finalizer that calls pthread_exit (or is cancelled) would take the
+ * finalizer thread with it (Go loses the worker silently, golang/go#71824).
+ * Report it, count the finalizer as run, and start a new finalizer thread. */
+static void finalizer_exited(void *arg)
+{
+	struct fin_entry *e = arg;
+	char name[256];
+	describe_fn((void *)e->fn, name, sizeof name);
+	tri_warn("tricolor: finalizer %s(%p) called pthread_exit or was cancelled; the finalizer thread is replaced and the other finalizers go on",
+		 name, e->obj);
+	tri_self->in_callback = 0;
+	pthread_mutex_lock(&fin_lock);
+	running_since = 0;
+	running_fn = NULL;
+	running_obj = NULL;
+	nexecuted++;
+	st_relaxed(&tri_stats.fin_executed, nexecuted);
+	thread_started = 0;
+	pthread_cond_broadcast(&fin_done);
+	start_thread();
+	pthread_mutex_unlock(&fin_lock);
+}
+
 static void *finalizer_main(void *arg)
 {
 	(void)arg;
@@ -117,7 +142,9 @@ static void *finalizer_main(void *arg)
 			barrier_shade(t, (uintptr_t)e.obj);
 		TRI_PROBE2(finalizer__start, e.obj, e.fn);
 		t->in_callback = 1;
+		pthread_cleanup_push(finalizer_exited, &e);
 		e.fn(e.obj);
+		pthread_cleanup_pop(0);
 		t->in_callback = 0;
 		TRI_PROBE2(finalizer__end, e.obj, e.fn);
 		e.obj = NULL;
@@ -133,8 +160,12 @@ static void *finalizer_main(void *arg)
 	return NULL;
 }
 
+/* Under fin_lock. */
 static void start_thread(void)
 {
+	if (thread_started)
+		return;
+	thread_started = 1;
 	pthread_t tid;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -163,7 +194,9 @@ void tri_set_finalizer(void *obj, void (*fn)(void *obj))
 		special_remove_finalizer(s, idx);
 		return;
 	}
-	pthread_once(&fin_once, start_thread);
+	pthread_mutex_lock(&fin_lock);
+	start_thread();
+	pthread_mutex_unlock(&fin_lock);
 	if (special_add_finalizer(s, idx, fn))
 		tri_fatal("tri_set_finalizer: finalizer already set (object %p)", obj);
 	/* Rule 5: the marker may have walked the finalizer specials already;
@@ -364,4 +397,37 @@ int tri_drain(long timeout_ms)
 		r = cleanup_wait(cln_target, deadline);
 	tri_blocking_leave();
 	return r;
+}
+
+/* fork (runtime/fork.c) */
+void finalizer_fork_lock(void)
+{
+	pthread_mutex_lock(&fin_lock);
+}
+
+void finalizer_fork_unlock(void)
+{
+	pthread_mutex_unlock(&fin_lock);
+}
+
+void finalizer_after_fork_child(void)
+{
+	pthread_cond_init(&fin_work, NULL);
+	pthread_cond_init(&fin_done, NULL);
+	pthread_mutex_lock(&fin_lock);
+	/* A finalizer running in the parent's finalizer thread at the fork
+	 * stays with the parent: count it as done here, or tri_drain in the
+	 * child would wait for it forever. */
+	if (running_since) {
+		nexecuted++;
+		st_relaxed(&tri_stats.fin_executed, nexecuted);
+	}
+	running_since = 0;
+	running_fn = NULL;
+	running_obj = NULL;
+	if (thread_started) {
+		thread_started = 0;
+		start_thread();
+	}
+	pthread_mutex_unlock(&fin_lock);
 }

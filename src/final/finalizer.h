@@ -34,4 +34,7 @@ int finalizer_wait(uint64_t target, uint64_t deadline_ns);
 uint64_t finalizer_queued_count(void);
 /* Name a function for reports ("symbol+0x10" or the address). */
 void describe_fn(void *fn, char *buf, size_t len);
+void finalizer_fork_lock(void);
+void finalizer_fork_unlock(void);
+void finalizer_after_fork_child(void);
 #endif

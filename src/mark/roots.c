@@ -66,3 +66,15 @@ void roots_scan(struct gcwork *w)
 {
 	roots_visit(scan_visit, w);
 }
+
+/* fork (runtime/fork.c) */
+void roots_fork_lock(void);
+void roots_fork_unlock(void);
+void roots_fork_lock(void)
+{
+	pthread_mutex_lock(&roots_lock);
+}
+void roots_fork_unlock(void)
+{
+	pthread_mutex_unlock(&roots_lock);
+}

@@ -222,7 +222,7 @@ static void *coordinator_main(void *arg)
 		for (;;) {
 			forced = tri_rt.requested > tri_rt.started;
 			automatic = !forced && auto_cycle_due();
-			if (forced || automatic)
+			if ((forced || automatic) && !tri_rt.forking)
 				break;
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -247,6 +247,14 @@ static void *coordinator_main(void *arg)
 		pthread_mutex_unlock(&tri_rt.cycle_lock);
 	}
 	return NULL;
+}
+
+/* After fork, in the child: the coordinator is gone; start a new one. */
+void cycle_after_fork_child(void)
+{
+	tri_rt.forking = 0;
+	if (cycle_init())
+		tri_fatal("tricolor: fork: cannot restart the collector in the child");
 }
 
 int cycle_init(void)

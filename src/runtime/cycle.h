@@ -9,4 +9,5 @@ int cycle_init(void);
 void cycle_trigger(void);
 /* Wait (in a blocking region) until the current mark phase has ended. */
 void cycle_wait_mark_done(void);
+void cycle_after_fork_child(void);
 #endif

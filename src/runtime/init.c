@@ -21,6 +21,8 @@ struct tri_stats tri_stats;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void fork_handlers_install(void);
+
 void tri_require_init(const char *fn)
 {
 	if (unlikely(!ld_acquire(&tri_rt.initialized)))
@@ -56,6 +58,7 @@ int tri_init(const char *options)
 		return r;
 	}
 	pacer_init();
+	fork_handlers_install();
 	st_release(&tri_rt.initialized, 1);
 	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {
 		pthread_mutex_unlock(&init_lock);

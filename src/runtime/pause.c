@@ -77,3 +77,15 @@ size_t tri_pauses(tri_pause *out, size_t max)
 	pthread_mutex_unlock(&pause_lock);
 	return n;
 }
+
+/* fork (runtime/fork.c) */
+void pause_fork_lock(void);
+void pause_fork_unlock(void);
+void pause_fork_lock(void)
+{
+	pthread_mutex_lock(&pause_lock);
+}
+void pause_fork_unlock(void)
+{
+	pthread_mutex_unlock(&pause_lock);
+}

@@ -61,6 +61,7 @@ struct tri_runtime {
 	pthread_cond_t cycle_cond;  /* coordinator waits for work */
 	pthread_cond_t cycle_done;  /* tri_collect waits for completion */
 	int trigger_pending;	    /* atomic: a mutator asked for a cycle */
+	int forking;		    /* cycle_lock: fork() in progress, start no cycle */
 	uint64_t start_ns;	    /* process start, for gctrace */
 	pid_t pid;
 };

@@ -133,8 +133,10 @@ void thread_attach_internal(void)
 	t->pthread = pthread_self();
 	t->ring = pause_ring_get(t->id);
 
-	rcu_register_thread();
 	pthread_mutex_lock(&tri_registry_lock);
+	/* Under the registry lock, so fork's prepare handler (which holds it)
+	 * never forks while liburcu's own registry lock is taken. */
+	rcu_register_thread();
 	cds_list_add_tail_rcu(&t->node, &tri_threads);
 	pthread_mutex_unlock(&tri_registry_lock);
 	/* Pairs with the coordinator's fence between setting a global state and
@@ -186,10 +188,10 @@ void tri_thread_detach(void)
 	st_seq(&t->state, TS_DETACHED);
 	pthread_mutex_lock(&tri_registry_lock);
 	cds_list_del_rcu(&t->node);
-	pthread_mutex_unlock(&tri_registry_lock);
 	tri_self = &tri_detached_thread;
 	pthread_setspecific(exit_key, NULL);
 	fetch_sub(&tri_stats.threads_attached, 1);
 	call_rcu(&t->rcu, free_thread);
 	rcu_unregister_thread();
+	pthread_mutex_unlock(&tri_registry_lock);
 }

@@ -1,0 +1,144 @@
+/*
+ * fork.c - fork() while the collector runs (pthread_atfork handlers).
+ *
+ * prepare: the forking thread enters a blocking region (so a cycle in
+ *   progress can finish without it), stops new cycles (tri_rt.forking),
+ *   waits until no cycle is running, then takes every lock of the runtime in
+ *   one fixed order: cycle, registry, callback queues, roots, pauses, grey
+ *   queue, page heap, central lists, span specials. With the collector idle
+ *   and those locks held, no runtime structure is mid-update when the
+ *   address space is copied, and no RCU reader section is open.
+ * parent: releases them in reverse and goes on.
+ * child: releases them; the other threads are gone, so their records are
+ *   removed (their cached spans handed back first, so every span is swept
+ *   again - a span left unswept would carry stale mark bits into the next
+ *   cycle), and the coordinator, mark workers and finalizer thread are
+ *   started anew. Queued finalizers and cleanups stay queued in both
+ *   processes (each process owns a copy of the objects); the callbacks that
+ *   were running in other threads of the parent do not run in the child.
+ */
+#include "alloc/central.h"
+#include "alloc/page_heap.h"
+#include "cleanup/cleanup.h"
+#include "final/finalizer.h"
+#include "mark/workers.h"
+#include "runtime/cycle.h"
+#include "runtime/handshake.h"
+#include <stdlib.h>
+#include <unistd.h>
+#include <urcu/call-rcu.h>
+
+void roots_fork_lock(void);
+void roots_fork_unlock(void);
+void pause_fork_lock(void);
+void pause_fork_unlock(void);
+
+static int fork_attached; /* the forking thread was attached (only it runs) */
+
+static void lock_all(void)
+{
+	call_rcu_before_fork();
+	pthread_mutex_lock(&tri_registry_lock);
+	finalizer_fork_lock();
+	cleanup_fork_lock();
+	roots_fork_lock();
+	pause_fork_lock();
+	pthread_mutex_lock(&tri_grey.lock);
+	pthread_mutex_lock(&tri_heap.lock);
+	for (unsigned i = 0; i < TRI_NUM_SPANCLASSES; i++)
+		tri_lock(&tri_central[i].lock);
+	uint32_t hwm = tri_heap.span_hwm;
+	for (uint32_t i = 0; i < hwm; i++)
+		tri_lock(&tri_heap.spans[i].special_lock);
+}
+
+static void unlock_all(void)
+{
+	uint32_t hwm = tri_heap.span_hwm;
+	for (uint32_t i = 0; i < hwm; i++)
+		tri_unlock(&tri_heap.spans[i].special_lock);
+	for (unsigned i = TRI_NUM_SPANCLASSES; i-- > 0;)
+		tri_unlock(&tri_central[i].lock);
+	pthread_mutex_unlock(&tri_heap.lock);
+	pthread_mutex_unlock(&tri_grey.lock);
+	pause_fork_unlock();
+	roots_fork_unlock();
+	cleanup_fork_unlock();
+	finalizer_fork_unlock();
+	pthread_mutex_unlock(&tri_registry_lock);
+}
+
+static void prepare(void)
+{
+	if (!ld_acquire(&tri_rt.initialized))
+		return;
+	fork_attached = tri_thread_is_attached();
+	if (fork_attached)
+		tri_blocking_enter();
+	pthread_mutex_lock(&tri_rt.cycle_lock);
+	tri_rt.forking = 1;
+	while (tri_rt.started != tri_rt.completed)
+		pthread_cond_wait(&tri_rt.cycle_done, &tri_rt.cycle_lock);
+	lock_all();
+}
+
+static void parent(void)
+{
+	if (!ld_acquire(&tri_rt.initialized))
+		return;
+	unlock_all();
+	call_rcu_after_fork_parent();
+	tri_rt.forking = 0;
+	pthread_cond_broadcast(&tri_rt.cycle_cond);
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+	if (fork_attached)
+		tri_blocking_leave();
+}
+
+static void child(void)
+{
+	if (!ld_acquire(&tri_rt.initialized))
+		return;
+	unlock_all();
+	pthread_mutex_unlock(&tri_rt.cycle_lock);
+	/* Condition variables keep the parent's waiters in their state; no one
+	 * waits in the child, so they are made anew (a broadcast on an inherited
+	 * one would wait forever for waiters that do not exist here). */
+	pthread_cond_init(&tri_rt.cycle_cond, NULL);
+	pthread_cond_init(&tri_rt.cycle_done, NULL);
+	pthread_cond_init(&tri_grey.work, NULL);
+	pthread_cond_init(&tri_grey.idle, NULL);
+	call_rcu_after_fork_child();
+	tri_rt.pid = getpid();
+
+	/* Only this thread survived: drop every other record. */
+	struct tri_thread *t, *tmp;
+	uint64_t attached = 0;
+	cds_list_for_each_entry_safe(t, tmp, &tri_threads, node) {
+		if (t == tri_self) {
+			attached++;
+			continue;
+		}
+		tcache_release_all(t);
+		pause_ring_retire(t->ring);
+		cds_list_del(&t->node);
+		free(t);
+	}
+	st_relaxed(&tri_stats.threads_attached, attached);
+	tri_grey.busy = 0;
+	tri_grey.sleeping = 0;
+
+	if (mark_workers_start(tri_rt.opt.mark_workers))
+		tri_fatal("tricolor: fork: cannot restart the mark workers in the child");
+	finalizer_after_fork_child();
+	cleanup_after_fork_child();
+	cycle_after_fork_child();
+	if (fork_attached)
+		tri_blocking_leave();
+}
+
+void fork_handlers_install(void);
+void fork_handlers_install(void)
+{
+	pthread_atfork(prepare, parent, child);
+}
