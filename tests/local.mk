@@ -5,3 +5,4 @@
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/callbacks.mk
 include $(srcdir)/tests/reliability.mk
+include $(srcdir)/tests/probes.mk

@@ -45,4 +45,6 @@ struct span *central_take_unswept(unsigned sc);
 /* After sweeping a span taken with central_take_unswept. */
 void central_after_sweep(struct span *s, int result);
 void central_init(void);
+/* Validate central lists and free page runs (heap_check.c); aborts on a violation. */
+void heap_check(void);
 #endif

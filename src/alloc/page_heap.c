@@ -267,3 +267,32 @@ void page_heap_usage(uint64_t *freeb, uint64_t *released)
 	*released = released_bytes;
 	pthread_mutex_unlock(&tri_heap.lock);
 }
+
+/* heap_check.c: free-run invariants, under the page heap lock. */
+void heap_check_free_runs(void);
+void heap_check_free_runs(void)
+{
+	pthread_mutex_lock(&tri_heap.lock);
+	uint64_t total = 0;
+	for (unsigned b = 0; b < NBUCKETS; b++) {
+		for (struct span *s = bucket[b]; s; s = s->next) {
+			if (s->state != SPAN_FREE || bucket_of(s->npages) != b)
+				tri_fatal("tricolor: heap check: free run %p in the wrong state or bucket", (void *)s->base);
+			if (s->base < tri_heap.base ||
+			    s->base + (uintptr_t)s->npages * TRI_PAGE_SIZE > tri_heap.base + tri_heap.committed)
+				tri_fatal("tricolor: heap check: free run %p outside the committed arena", (void *)s->base);
+			size_t first = (s->base - tri_heap.base) >> TRI_PAGE_SHIFT;
+			if (tri_heap.pagemap[first] != s || tri_heap.pagemap[first + s->npages - 1] != s)
+				tri_fatal("tricolor: heap check: free run %p not in the page map", (void *)s->base);
+			struct span *n = neighbour_free(s->base + (uintptr_t)s->npages * TRI_PAGE_SIZE);
+			if (n)
+				tri_fatal("tricolor: heap check: free runs %p and %p are adjacent (not coalesced)",
+					  (void *)s->base, (void *)n->base);
+			total += (uint64_t)s->npages * TRI_PAGE_SIZE;
+		}
+	}
+	if (total != free_bytes)
+		tri_fatal("tricolor: heap check: free runs hold %llu bytes, the counter says %llu",
+			  (unsigned long long)total, (unsigned long long)free_bytes);
+	pthread_mutex_unlock(&tri_heap.lock);
+}

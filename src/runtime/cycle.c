@@ -56,6 +56,8 @@
 
 static pthread_t coordinator;
 
+
+
 void cycle_trigger(void)
 {
 	if (ld_relaxed(&tri_rt.trigger_pending))
@@ -169,6 +171,12 @@ static void run_cycle(uint64_t n, bool forced)
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();
+#ifdef TRI_DEBUG
+	heap_check();
+#else
+	if (tri_rt.opt.checkmark)
+		heap_check();
+#endif
 	uint64_t live = ld_seq(&tri_sweep_live_bytes);
 	pacer_cycle_end(live);
 	st_seq(&tri_rt.phase, PHASE_IDLE);
