@@ -28,26 +28,33 @@ static inline void *alloc_from(struct span *s)
 	return NULL;
 }
 
+/* The fast path, inlined into both entry points: one TLS load, the poll
+ * word, the size-class table, the span's alloc_cache, a tzcnt, two stores. */
+#define ALLOC_FAST(n, noscan)                                                 \
+	do {                                                                  \
+		struct tri_thread *t_ = tri_self;                             \
+		if (likely((n) - 1 < TRI_MAX_SMALL && !ld_relaxed(&t_->slow))) { \
+			struct span *s_ = t_->alloc[(size_to_class(n) << 1) | (noscan)]; \
+			uint64_t c_ = s_->alloc_cache;                        \
+			if (likely(c_ != 0)) {                                \
+				unsigned b_ = (unsigned)__builtin_ctzll(c_);  \
+				uint32_t i_ = s_->freeindex + b_;             \
+				s_->alloc_cache = (c_ >> b_) >> 1;            \
+				st_relaxed(&s_->freeindex, i_ + 1);           \
+				return (void *)(s_->base + (uintptr_t)i_ * s_->elemsize); \
+			}                                                     \
+		}                                                             \
+		return alloc_slow(t_, (n), (noscan));                         \
+	} while (0)
+
 void *tri_alloc(size_t n)
 {
-	struct tri_thread *t = tri_self;
-	if (likely(n - 1 < TRI_MAX_SMALL && !ld_relaxed(&t->slow))) {
-		void *p = alloc_from(t->alloc[size_to_class(n) << 1]);
-		if (likely(p != NULL))
-			return p;
-	}
-	return alloc_slow(t, n, 0);
+	ALLOC_FAST(n, 0);
 }
 
 void *tri_alloc_atomic(size_t n)
 {
-	struct tri_thread *t = tri_self;
-	if (likely(n - 1 < TRI_MAX_SMALL && !ld_relaxed(&t->slow))) {
-		void *p = alloc_from(t->alloc[(size_to_class(n) << 1) | 1]);
-		if (likely(p != NULL))
-			return p;
-	}
-	return alloc_slow(t, n, 1);
+	ALLOC_FAST(n, 1);
 }
 
 void tcache_start_black(struct tri_thread *t, uint64_t cycle)

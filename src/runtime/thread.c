@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__thread struct tri_thread *tri_self = &tri_detached_thread;
+__thread struct tri_thread *tri_self __attribute__((tls_model("initial-exec"))) = &tri_detached_thread;
 
 /* The record every unattached thread sees: its slow bit sends every fast
  * path into the slow path, which reports "not attached". */

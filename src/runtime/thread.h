@@ -81,7 +81,10 @@ struct tri_thread {
 	uintptr_t wbuf[WBUF_CAP];
 };
 
-extern __thread struct tri_thread *tri_self;
+/* initial-exec: one %fs-relative load, no __tls_get_addr call on the
+ * allocation fast path (the library must be loaded at start-up or fit the
+ * static TLS surplus when dlopen'd; it needs 8 bytes). */
+extern __thread struct tri_thread *tri_self __attribute__((tls_model("initial-exec")));
 extern struct tri_thread tri_detached_thread;
 
 /* The registry. */
