@@ -8,6 +8,7 @@
 #include "mark/scan.h"
 #include "runtime/probes.h"
 #include "runtime/thread.h"
+#include "runtime/trace.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -42,6 +43,20 @@ static uint64_t popped_seq;	/* last sequence taken by a worker */
 static uint64_t nexecuted;
 static struct cln_worker *workers;
 static unsigned nworkers, nidle, peak;
+/* cln_lock: tri_drain callers wait for every sequence <= their target;
+ * workers wake them only once at least that many cleanups finished (they
+ * re-check exactly and register again), not after every cleanup. */
+static uint64_t wake_at = UINT64_MAX;
+
+static void executed_one_locked(void)
+{
+	nexecuted++;
+	st_relaxed(&tri_stats.cln_executed, nexecuted);
+	if (nexecuted >= wake_at) {
+		wake_at = UINT64_MAX;
+		pthread_cond_broadcast(&cln_done);
+	}
+}
 
 void barrier_shade(struct tri_thread *t, uintptr_t p);
 static void spawn_worker_locked(void);
@@ -109,9 +124,7 @@ static void cleanup_exited(void *arg)
 	*pp = me->next;
 	nworkers--;
 	st_relaxed(&tri_stats.cln_workers, nworkers);
-	nexecuted++;
-	st_relaxed(&tri_stats.cln_executed, nexecuted);
-	pthread_cond_broadcast(&cln_done);
+	executed_one_locked();
 	if (!queue_empty_locked() && !nidle)
 		spawn_worker_locked();
 	pthread_mutex_unlock(&cln_lock);
@@ -123,10 +136,16 @@ static void *worker_main(void *arg)
 	struct cln_worker *me = arg;
 	tri_thread_attach();
 	struct tri_thread *t = tri_self;
+	uint64_t batch_start = 0, batch_n = 0;
+	trace_thread_name(t->id, "cleanup worker");
 	pthread_mutex_lock(&cln_lock);
 	for (;;) {
 		struct cln_entry e;
 		if (!pop_locked(&e)) {
+			if (batch_n)
+				trace_complete("cleanups", "callback", t->id, batch_start,
+					       tri_now_ns() - batch_start, batch_n);
+			batch_n = 0;
 			/* Sleep in a blocking region: the collector must not wait
 			 * for an idle worker. Count ourselves idle and re-check the
 			 * queue under the lock before waiting. */
@@ -166,6 +185,8 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		me->running = e.seq;
+		if (!batch_n++)
+			batch_start = tri_now_ns();
 		me->fn = e.fn;
 		me->arg = e.arg;
 		/* More work waiting and nobody idle: grow the pool. */
@@ -185,9 +206,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&cln_lock);
 		me->running = 0;
 		me->arg = NULL;
-		nexecuted++;
-		st_relaxed(&tri_stats.cln_executed, nexecuted);
-		pthread_cond_broadcast(&cln_done);
+		executed_one_locked();
 	}
 }
 
@@ -264,6 +283,11 @@ int cleanup_wait(uint64_t target, uint64_t deadline_ns)
 	int r = 0;
 	pthread_mutex_lock(&cln_lock);
 	while (!done_locked(target)) {
+		/* Sequences <= target are all finished once nexecuted >= target
+		 * and nothing <= target is still running; wake when the count is
+		 * there, then re-check exactly. */
+		if (target < wake_at)
+			wake_at = target;
 		if (!deadline_ns) {
 			pthread_cond_wait(&cln_done, &cln_lock);
 			continue;

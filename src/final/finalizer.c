@@ -8,6 +8,7 @@
 #include "mark/scan.h"
 #include "runtime/probes.h"
 #include "runtime/thread.h"
+#include "runtime/trace.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +37,20 @@ static void (*running_fn)(void *);	/* fin_lock */
 static void *running_obj;		/* fin_lock, for the report only */
 static int reported_slow;		/* fin_lock */
 static int thread_started;	/* fin_lock: the finalizer thread exists */
+/* fin_lock: the smallest executed count a tri_drain caller waits for; the
+ * finalizer thread wakes waiters only when it is reached, not after every
+ * finalizer (a waiter not yet satisfied registers again). */
+static uint64_t wake_at = UINT64_MAX;
+
+static void executed_one_locked(void)
+{
+	nexecuted++;
+	st_relaxed(&tri_stats.fin_executed, nexecuted);
+	if (nexecuted >= wake_at) {
+		wake_at = UINT64_MAX;
+		pthread_cond_broadcast(&fin_done);
+	}
+}
 
 void barrier_shade(struct tri_thread *t, uintptr_t p);
 
@@ -105,10 +120,8 @@ static void finalizer_exited(void *arg)
 	running_since = 0;
 	running_fn = NULL;
 	running_obj = NULL;
-	nexecuted++;
-	st_relaxed(&tri_stats.fin_executed, nexecuted);
+	executed_one_locked();
 	thread_started = 0;
-	pthread_cond_broadcast(&fin_done);
 	start_thread();
 	pthread_mutex_unlock(&fin_lock);
 }
@@ -118,11 +131,17 @@ static void *finalizer_main(void *arg)
 	(void)arg;
 	tri_thread_attach();
 	struct tri_thread *t = tri_self;
+	uint64_t batch_start = 0, batch_n = 0;
+	trace_thread_name(t->id, "finalizer");
 	for (;;) {
 		struct fin_entry e;
 		pthread_mutex_lock(&fin_lock);
 		if (!fin_pop_locked(&e)) {
 			pthread_mutex_unlock(&fin_lock);
+			if (batch_n)
+				trace_complete("finalizers", "callback", t->id, batch_start,
+					       tri_now_ns() - batch_start, batch_n);
+			batch_n = 0;
 			tri_blocking_enter();
 			pthread_mutex_lock(&fin_lock);
 			while (!qhead || (qhead->head == qhead->tail && !qhead->next))
@@ -132,6 +151,8 @@ static void *finalizer_main(void *arg)
 			continue;
 		}
 		running_since = tri_now_ns();
+		if (!batch_n++)
+			batch_start = running_since;
 		running_fn = e.fn;
 		running_obj = e.obj;
 		reported_slow = 0;
@@ -152,9 +173,7 @@ static void *finalizer_main(void *arg)
 		running_since = 0;
 		running_fn = NULL;
 		running_obj = NULL;
-		nexecuted++;
-		st_relaxed(&tri_stats.fin_executed, nexecuted);
-		pthread_cond_broadcast(&fin_done);
+		executed_one_locked();
 		pthread_mutex_unlock(&fin_lock);
 	}
 	return NULL;
@@ -241,6 +260,8 @@ int finalizer_wait(uint64_t target, uint64_t deadline_ns)
 	int r = 0;
 	pthread_mutex_lock(&fin_lock);
 	while (nexecuted < target) {
+		if (target < wake_at)
+			wake_at = target;
 		if (!deadline_ns) {
 			pthread_cond_wait(&fin_done, &fin_lock);
 			continue;

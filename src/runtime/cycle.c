@@ -50,6 +50,7 @@
 #include "runtime/handshake.h"
 #include "runtime/pacer.h"
 #include "runtime/probes.h"
+#include "runtime/trace.h"
 #include "sweep/sweep.h"
 #include <errno.h>
 #include <stdio.h>
@@ -186,6 +187,16 @@ static void run_cycle(uint64_t n, bool forced)
 	uint64_t limit = tri_rt.opt.memory_limit;
 	page_heap_scavenge(n, limit && ld_relaxed(&tri_stats.mapped_bytes) > limit);
 
+	if (tri_trace_on) {
+		trace_complete("GC cycle", "gc", 0, t0, t_end - t0, n);
+		trace_complete("barrier on", "phase", 0, t0, t_barrier - t0, n);
+		trace_complete("mark", "phase", 0, t_barrier, t_mark - t_barrier, n);
+		trace_complete("sweep handshake", "phase", 0, t_mark, t_hs3 - t_mark, n);
+		trace_complete("sweep", "phase", 0, t_hs3, t_end - t_hs3, n);
+		trace_counter("heap live", t_end, live);
+		trace_counter("heap goal", t_end, ld_relaxed(&tri_stats.heap_goal));
+		trace_flush();
+	}
 	fetch_add(&tri_stats.cycles, 1);
 	fetch_add(&tri_stats.mark_time_ns, t_mark - t_barrier);
 	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);

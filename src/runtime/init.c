@@ -8,6 +8,7 @@
 #include "runtime/cycle.h"
 #include "runtime/pacer.h"
 #include "runtime/thread.h"
+#include "runtime/trace.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ int tri_init(const char *options)
 		return r;
 	}
 	pacer_init();
+	trace_open(o.trace_path);
 	fork_handlers_install();
 	st_release(&tri_rt.initialized, 1);
 	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {

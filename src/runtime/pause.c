@@ -4,6 +4,7 @@
 #include "runtime/pause.h"
 #include "runtime/runtime.h"
 #include "runtime/probes.h"
+#include "runtime/trace.h"
 #include <stdlib.h>
 
 static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +64,8 @@ void pause_record(struct pause_ring *r, uint32_t kind, uint64_t start_ns, uint64
 		tri_stats.pause_max_ns = len_ns;
 	pthread_mutex_unlock(&pause_lock);
 	TRI_PROBE3(pause, kind, start_ns, len_ns);
+	static const char *const names[] = {"pause", "pause:handshake", "pause:assist", "pause:stop", "pause:wait"};
+	trace_complete(names[kind < 5 ? kind : 0], "pause", r ? r->thread : 0, start_ns, len_ns, kind);
 }
 
 size_t tri_pauses(tri_pause *out, size_t max)

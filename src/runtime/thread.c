@@ -6,6 +6,8 @@
 #include "runtime/thread.h"
 #include "alloc/span.h"
 #include "runtime/handshake.h"
+#include "runtime/trace.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +153,11 @@ void thread_attach_internal(void)
 	}
 	tri_self = t;
 	fetch_add(&tri_stats.threads_attached, 1);
+	if (tri_trace_on) {
+		char name[32];
+		snprintf(name, sizeof name, "thread %u", t->id);
+		trace_thread_name(t->id, name);
+	}
 	pthread_once(&exit_key_once, make_exit_key);
 	pthread_setspecific(exit_key, t);
 }

@@ -1,0 +1,24 @@
+/*
+ * trace.h - debug=trace=PATH: the collector's timeline as Chrome
+ * trace-event JSON (opened by Perfetto and chrome://tracing).
+ *
+ * Events: one complete ("X") event per cycle and per phase on the
+ * collector's track (tid 0), one per pause on the paused thread's track
+ * (tid = registry id), one per batch of finalizers or cleanups on the
+ * running thread's track, and heap counters ("C") at each cycle's end.
+ * Writes go through one mutex-protected stdio stream with a large buffer,
+ * flushed at each cycle end and at exit; the JSON array is left open, which
+ * the format allows, so a crashed process still leaves a readable trace.
+ * When tracing is off every call returns after one load.
+ */
+#ifndef TRI_TRACE_H
+#define TRI_TRACE_H
+#include <stdint.h>
+extern int tri_trace_on;
+void trace_open(const char *path);
+void trace_complete(const char *name, const char *cat, uint32_t tid, uint64_t start_ns, uint64_t dur_ns,
+		    uint64_t arg);
+void trace_counter(const char *name, uint64_t ts_ns, uint64_t value);
+void trace_thread_name(uint32_t tid, const char *name);
+void trace_flush(void);
+#endif
