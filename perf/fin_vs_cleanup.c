@@ -453,7 +453,9 @@ static int run_child(int pool)
 	}
 	uint64_t t_end = fc_now_ns();
 	atomic_store(&g_sampler_stop, 1);
+	block_enter();
 	pthread_join(samp, NULL);
+	block_leave();
 
 	uint64_t released = atomic_load(&g_released);
 	uint64_t last = atomic_load(&g_last_release);

@@ -4,15 +4,19 @@
 #                        vs bdwgc finalizers (the headline benchmark)
 # Built on demand: `make perf-programs`; run with perf/run.
 
-EXTRA_PROGRAMS += perf/finalizers perf/fin_vs_cleanup
+FINAL_PROGS = perf/finalizers perf/fin_vs_cleanup
+EXTRA_PROGRAMS += $(FINAL_PROGS)
+CLEANFILES += $(FINAL_PROGS)
 
 perf_finalizers_SOURCES = perf/finalizers.c perf/final_common.h
 perf_finalizers_CPPFLAGS = $(AM_CPPFLAGS)
 perf_finalizers_LDADD = libtricolor.la
+perf_finalizers_LDFLAGS = $(AM_LDFLAGS) -pthread
 
 perf_fin_vs_cleanup_SOURCES = perf/fin_vs_cleanup.c perf/final_common.h
 perf_fin_vs_cleanup_CPPFLAGS = $(AM_CPPFLAGS)
 perf_fin_vs_cleanup_LDADD = libtricolor.la
+perf_fin_vs_cleanup_LDFLAGS = $(AM_LDFLAGS) -pthread
 
 if HAVE_BDWGC
 perf_finalizers_CPPFLAGS += -DHAVE_BDWGC $(BDWGC_CFLAGS)
@@ -21,6 +25,6 @@ perf_fin_vs_cleanup_CPPFLAGS += -DHAVE_BDWGC $(BDWGC_CFLAGS)
 perf_fin_vs_cleanup_LDADD += $(BDWGC_LIBS)
 endif
 
-perf-programs: perf/finalizers$(EXEEXT) perf/fin_vs_cleanup$(EXEEXT)
+perf-programs: $(FINAL_PROGS)
 
 EXTRA_DIST += perf/run perf/report.py perf/README.md perf/results/.gitkeep

@@ -530,7 +530,9 @@ BENCH_TEXT = {
              "against the number of threads.",
     "finalizers": "Finalizer throughput and queued-to-run latency: N objects "
                   "dropped at once, one collection, all finalizers run "
-                  "(tri_set_finalizer vs GC_register_finalizer).",
+                  "(tri_set_finalizer vs GC_register_finalizer vs Go's "
+                  "runtime.SetFinalizer; Go's time.Sleep(100us) lasts about "
+                  "1 ms, which dominates its block100us figures).",
     "fin_vs_cleanup": "Releasing real resources (pipe descriptors or 4 KiB "
                       "buffers) owned by garbage: tricolor finalizers vs "
                       "tricolor cleanups with a pool of N workers vs bdwgc "
@@ -605,6 +607,45 @@ def fvc_groups(d):
         lst.sort(key=lambda it: (impl_sort_key(it[1]),
                                  0 if it[0] == "finalizer" else 1, it[3]))
     return groups
+
+
+def fvc_summary(d):
+    """One computed line per (resource, cost): the best cleanup pool
+    against the tricolor finalizer and bdwgc's finalizer."""
+    lines = []
+    groups = fvc_groups(d)
+    for k in sorted(groups, key=lambda k: (k[0], COST_ORDER.index(k[1])
+                                           if k[1] in COST_ORDER else 9,
+                                           k[2])):
+        B = "fin_vs_cleanup"
+        base = "%s-%s-%dt-" % k
+        best, best_rate = None, None
+        for (mech, impl, case, pool) in groups[k]:
+            if impl != "tricolor" or not mech.startswith("cleanup"):
+                continue
+            v = d.value(B, case, impl, "handlers_per_s")
+            if v is not None and (best_rate is None or v > best_rate):
+                best, best_rate = (mech, case), v
+        fin = d.value(B, base + "finalizer", "tricolor", "handlers_per_s")
+        bdw = d.value(B, base + "finalizer", "bdwgc", "handlers_per_s")
+        if best is None:
+            continue
+        p99 = d.value(B, best[1], "tricolor", "latency_p99")
+        fin99 = d.value(B, base + "finalizer", "tricolor", "latency_p99")
+        parts = ["%s, %s handler: best cleanup pool %s releases %s/s" % (
+            k[0], k[1], best[0], fmt_si(best_rate))]
+        if fin:
+            parts.append("%s the tricolor finalizer (%s/s)" % (
+                fmt_ratio(best_rate / fin), fmt_si(fin)))
+        if bdw:
+            parts.append("%s bdwgc's finalizer (%s/s)" % (
+                fmt_ratio(best_rate / bdw), fmt_si(bdw)))
+        line = "; ".join(parts)
+        if p99 is not None and fin99 is not None:
+            line += "; release latency p99 %s vs %s with the finalizer" % (
+                fmt_time_ns(p99), fmt_time_ns(fin99))
+        lines.append("- " + line + ".")
+    return "\n".join(lines)
 
 
 def fvc_tables(d):
@@ -710,6 +751,10 @@ def write_results_md(path, d, status, stamp, mode, srcdir, plots):
         if b in BENCH_TEXT:
             L.append(BENCH_TEXT[b] + "\n")
         if b == "fin_vs_cleanup":
+            summ = fvc_summary(d)
+            if summ:
+                L.append("Summary (computed from the tables below):\n")
+                L.append(summ + "\n")
             L.append(fvc_tables(d) + "\n")
             L.append("handlers/s: resources released per second, from the "
                      "first allocation to the last release. Latency: object "
@@ -750,7 +795,10 @@ GP_HEAD = ('set terminal pngcairo size 1100,650 font "sans,10"\n'
            'set datafile missing "?"\n'
            'set key outside right top\n'
            'set grid\n'
-           'set termoption noenhanced\n')
+           'set termoption noenhanced\n'
+           'colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b '
+           '#e377c2 #7f7f7f #bcbd22 #17becf #000000 #aec7e8 #ffbb78 '
+           '#98df8a #ff9896 #c5b0d5"\n')
 
 
 def gp_str(s):
@@ -895,8 +943,9 @@ def plots_mmu(d, resdir, max_series=12):
         f.write("set arrow from 10, graph 0 to 10, graph 1 nohead dt 2\n")
         f.write("set arrow from graph 0, first 70 to graph 1, first 70 "
                 "nohead dt 2\n")
-        parts = ['"%s.dat" index %d using 1:2 with linespoints lw 2 title %s'
-                 % (name, i, gp_str("%s %s %s" % k))
+        parts = ['"%s.dat" index %d using 1:2 with linespoints lw 2 '
+                 'lc rgb word(colors, %d) pt %d title %s'
+                 % (name, i, i % 16 + 1, i + 1, gp_str("%s %s %s" % k))
                  for i, k in enumerate(keys)]
         f.write("plot " + ", \\\n     ".join(parts) + "\n")
     return [name + ".png"]
@@ -934,8 +983,8 @@ def plots_pauses(d, resdir, max_series=12):
         f.write("set arrow from graph 0, first 100 to graph 1, first 100 "
                 "nohead dt 2\n")
         f.write('plot for [i=2:%d] "%s.dat" using 0:i:xtic(1) with '
-                'linespoints lw 2 title columnheader(i)\n'
-                % (len(keys) + 1, name))
+                'linespoints lw 2 lc rgb word(colors, i-1) pt (i-1) '
+                'title columnheader(i)\n' % (len(keys) + 1, name))
     return [name + ".png"]
 
 
@@ -974,7 +1023,8 @@ def plots_alloc(d, resdir):
                 'set ylabel "ns per allocation"\n')
         f.write('set title "Allocation cost by size"\n')
         f.write('plot for [i=2:%d] "%s.dat" using 1:i with linespoints lw 2 '
-                'title columnheader(i)\n' % (len(keys) + 1, name))
+                'lc rgb word(colors, i-1) pt (i-1) title columnheader(i)\n'
+                % (len(keys) + 1, name))
     return [name + ".png"]
 
 
