@@ -14,8 +14,10 @@ struct tri_heap tri_heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 #define NBUCKETS 128 /* bucket n holds runs of n pages; bucket 0 runs >= 128 */
 #define GROW_PAGES 512 /* commit the arena 4 MiB at a time */
+#define SCAVENGE_AFTER_NS 500000000ull /* see page_heap.h */
 
 static struct span *bucket[NBUCKETS];
+static uint64_t bucket_mask[NBUCKETS / 64]; /* bit b: bucket[b] non-empty */
 static struct span *unused_structs;
 static uint64_t free_bytes, released_bytes; /* page heap lock */
 
@@ -75,6 +77,7 @@ static void bucket_insert(struct span *s)
 	if (bucket[b])
 		bucket[b]->prev = s;
 	bucket[b] = s;
+	bucket_mask[b / 64] |= 1ull << (b % 64);
 	free_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
 	if (s->scavenged)
 		released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
@@ -89,6 +92,8 @@ static void bucket_remove(struct span *s)
 		bucket[b] = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	if (!bucket[b])
+		bucket_mask[b / 64] &= ~(1ull << (b % 64));
 	s->next = s->prev = NULL;
 	free_bytes -= (uint64_t)s->npages * TRI_PAGE_SIZE;
 	if (s->scavenged)
@@ -121,8 +126,8 @@ static void insert_coalesce(struct span *s)
 		p->npages += s->npages;
 		p->needzero |= s->needzero;
 		p->scavenged &= s->scavenged;
-		if (s->free_cycle > p->free_cycle)
-			p->free_cycle = s->free_cycle;
+		if (s->free_since_ns > p->free_since_ns)
+			p->free_since_ns = s->free_since_ns;
 		struct_put(s);
 		s = p;
 	}
@@ -132,8 +137,8 @@ static void insert_coalesce(struct span *s)
 		s->npages += n->npages;
 		s->needzero |= n->needzero;
 		s->scavenged &= n->scavenged;
-		if (n->free_cycle > s->free_cycle)
-			s->free_cycle = n->free_cycle;
+		if (n->free_since_ns > s->free_since_ns)
+			s->free_since_ns = n->free_since_ns;
 		struct_put(n);
 	}
 	map_pages(s);
@@ -159,7 +164,7 @@ static int grow(size_t npages)
 	s->npages = (uint32_t)(bytes >> TRI_PAGE_SHIFT);
 	s->needzero = 0;
 	s->scavenged = 0;
-	s->free_cycle = ld_relaxed(&tri_rt.cycle);
+	s->free_since_ns = tri_now_ns();
 	st_relaxed(&s->state, SPAN_FREE);
 	map_pages(s);
 	st_release(&tri_heap.committed, tri_heap.committed + bytes);
@@ -169,9 +174,13 @@ static int grow(size_t npages)
 
 static struct span *find_fit(size_t npages)
 {
-	for (size_t b = npages; b < NBUCKETS; b++)
-		if (bucket[b])
-			return bucket[b];
+	for (size_t w = npages / 64; npages < NBUCKETS && w < NBUCKETS / 64; w++) {
+		uint64_t m = bucket_mask[w];
+		if (w == npages / 64)
+			m &= ~0ull << (npages % 64);
+		if (m)
+			return bucket[w * 64 + (size_t)__builtin_ctzll(m)];
+	}
 	struct span *best = NULL;
 	for (struct span *s = bucket[0]; s; s = s->next)
 		if (s->npages >= npages && (!best || s->npages < best->npages))
@@ -208,7 +217,7 @@ struct span *page_heap_alloc(size_t npages, bool *needzero)
 		rest->npages = (uint32_t)(s->npages - npages);
 		rest->needzero = s->needzero;
 		rest->scavenged = s->scavenged;
-		rest->free_cycle = s->free_cycle;
+		rest->free_since_ns = s->free_since_ns;
 		st_relaxed(&rest->state, SPAN_FREE);
 		s->npages = (uint32_t)npages;
 		map_pages(rest);
@@ -237,18 +246,18 @@ void page_heap_free(struct span *s, bool dirty)
 	s->needzero = dirty;
 	s->scavenged = 0;
 	s->specials = NULL;
-	s->free_cycle = ld_relaxed(&tri_rt.cycle);
+	s->free_since_ns = tri_now_ns();
 	fetch_sub(&tri_stats.spans_inuse, 1);
 	insert_coalesce(s);
 	pthread_mutex_unlock(&tri_heap.lock);
 }
 
-void page_heap_scavenge(uint64_t cycle, bool all)
+void page_heap_scavenge(uint64_t now_ns, bool all)
 {
 	pthread_mutex_lock(&tri_heap.lock);
 	for (unsigned b = 0; b < NBUCKETS; b++) {
 		for (struct span *s = bucket[b]; s; s = s->next) {
-			if (s->scavenged || (!all && s->free_cycle >= cycle))
+			if (s->scavenged || (!all && s->free_since_ns + SCAVENGE_AFTER_NS > now_ns))
 				continue;
 			os_release((void *)s->base, (size_t)s->npages * TRI_PAGE_SIZE);
 			s->scavenged = 1;

@@ -7,11 +7,12 @@
 
 static void bits_init(struct span *s)
 {
-	memset(s->alloc_bits, 0, sizeof s->alloc_bits);
 	memset(s->mark_bits, 0, sizeof s->mark_bits);
 	/* Slots past nelems are permanently "allocated", so they are never free. */
-	for (uint32_t i = s->nelems; i < SPAN_MAX_OBJECTS; i++)
-		s->alloc_bits[i >> 6] |= 1ull << (i & 63);
+	for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
+		uint32_t lo = w * 64;
+		s->alloc_bits[w] = s->nelems <= lo ? ~0ull : s->nelems >= lo + 64 ? 0 : ~0ull << (s->nelems - lo);
+	}
 	s->freeindex = 0;
 	s->alloc_cache = ~s->alloc_bits[0];
 	s->black_from = NO_BLACK;

@@ -83,7 +83,7 @@ struct span {
 	struct special *specials;
 
 	/* page heap bookkeeping for free spans (page heap lock) */
-	uint64_t free_cycle;
+	uint64_t free_since_ns;
 	uint8_t needzero;
 	uint8_t scavenged;
 	uint8_t in_cache; /* owned by a thread cache (debug checks) */

@@ -185,7 +185,7 @@ static void run_cycle(uint64_t n, bool forced)
 	uint64_t t_end = tri_now_ns();
 
 	uint64_t limit = tri_rt.opt.memory_limit;
-	page_heap_scavenge(n, limit && ld_relaxed(&tri_stats.mapped_bytes) > limit);
+	page_heap_scavenge(tri_now_ns(), limit && ld_relaxed(&tri_stats.mapped_bytes) > limit);
 
 	if (tri_trace_on) {
 		trace_complete("GC cycle", "gc", 0, t0, t_end - t0, n);
@@ -254,6 +254,7 @@ static void *coordinator_main(void *arg)
 			if (r == ETIMEDOUT) {
 				pthread_mutex_unlock(&tri_rt.cycle_lock);
 				finalizer_watchdog();
+				page_heap_scavenge(tri_now_ns(), false);
 				pthread_mutex_lock(&tri_rt.cycle_lock);
 			}
 		}

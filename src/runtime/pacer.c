@@ -110,5 +110,5 @@ void pacer_out_of_memory(struct tri_thread *t)
 {
 	(void)t;
 	tri_collect();
-	page_heap_scavenge(ld_relaxed(&tri_rt.cycle), true);
+	page_heap_scavenge(tri_now_ns(), true);
 }
