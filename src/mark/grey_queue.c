@@ -28,8 +28,11 @@ static struct wblock *block_get_locked(void)
 	return b;
 }
 
+uint64_t tri_cycle_scanned;
+
 void gcwork_init(struct gcwork *w, bool worker)
 {
+	w->published = 0;
 	w->cur = NULL;
 	w->worker = worker;
 	w->busy = false;
@@ -124,6 +127,9 @@ void gcwork_release(struct gcwork *w)
 void gcwork_dispose(struct gcwork *w)
 {
 	gcwork_release(w);
+	if (w->scanned_bytes > w->published)
+		fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
+	w->published = 0;
 	if (w->scanned_bytes)
 		fetch_add(&tri_stats.scanned_bytes, w->scanned_bytes);
 	if (w->scanned_objects)

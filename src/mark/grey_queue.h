@@ -41,7 +41,12 @@ struct gcwork {
 	bool produced; /* non-worker: marked something new */
 	uint64_t scanned_bytes;
 	uint64_t scanned_objects;
+	uint64_t published; /* scanned_bytes already added to tri_cycle_scanned */
 };
+
+/* Bytes scanned in the current cycle, published by markers every 64 KiB
+ * (relaxed atomic; the pacer reads it to size assists). */
+extern uint64_t tri_cycle_scanned;
 
 struct grey_queue {
 	pthread_mutex_t lock;

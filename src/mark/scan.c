@@ -53,6 +53,10 @@ size_t mark_drain(struct gcwork *w, size_t budget)
 	uintptr_t item;
 	while (gcwork_pop(w, &item)) {
 		done += scan_item(item, w);
+		if (w->scanned_bytes - w->published >= (64u << 10)) {
+			fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
+			w->published = w->scanned_bytes;
+		}
 		if (budget && done >= budget) {
 			gcwork_release(w);
 			break;

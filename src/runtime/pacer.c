@@ -7,8 +7,10 @@
 #include "runtime/cycle.h"
 #include "runtime/probes.h"
 
-static uint64_t assist_ratio_milli; /* scan bytes per 1000 allocated bytes */
+static uint64_t scan_expected; /* scan work this cycle should need (last live) */
 static uint64_t hard_goal;
+
+#define ASSIST_MAX_BYTES (256u << 10) /* one assist scans at most this much */
 
 static uint64_t compute_goal(uint64_t live)
 {
@@ -41,7 +43,7 @@ void pacer_init(void)
 void pacer_cycle_end(uint64_t live)
 {
 	uint64_t goal = compute_goal(live);
-	uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 10 * 7;
+	uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 2;
 	st_relaxed(&tri_stats.heap_marked, live);
 	st_relaxed(&tri_stats.heap_goal, goal);
 	st_relaxed(&tri_stats.heap_trigger, trigger);
@@ -50,28 +52,39 @@ void pacer_cycle_end(uint64_t live)
 
 void pacer_cycle_start(void)
 {
-	uint64_t live = ld_relaxed(&tri_stats.heap_marked);
-	uint64_t goal = ld_relaxed(&tri_stats.heap_goal);
-	int64_t now = ld_relaxed(&tri_stats.heap_live);
-	uint64_t runway = goal > (uint64_t)now + (1u << 20) ? goal - (uint64_t)now : (1u << 20);
-	if (goal == UINT64_MAX)
-		runway = UINT64_MAX / 2;
-	uint64_t ratio = live * 1000 / runway;
-	if (ratio < 100)
-		ratio = 100;
-	st_relaxed(&assist_ratio_milli, ratio);
+	st_relaxed(&tri_cycle_scanned, 0);
+	st_relaxed(&scan_expected, ld_relaxed(&tri_stats.heap_marked));
 }
 
+/*
+ * Assists, as Go's pacer sizes them: the work an allocation owes is its
+ * size times (scan work still expected) / (runway still left before the
+ * goal), both measured now. When the background markers are ahead, the
+ * debt is small or zero; when the heap nears the goal with work left, it
+ * grows. One assist scans at most ASSIST_MAX_BYTES (about a quarter of a
+ * millisecond) and carries the rest of the debt to the next refill, so
+ * assists are short pauses rather than one long one.
+ */
 static void assist(struct tri_thread *t, size_t bytes)
 {
-	t->assist_debt += (int64_t)(bytes / 1000 * ld_relaxed(&assist_ratio_milli));
+	uint64_t expected = ld_relaxed(&scan_expected);
+	uint64_t scanned = ld_relaxed(&tri_cycle_scanned);
+	int64_t hl = ld_relaxed(&tri_stats.heap_live);
+	uint64_t live = hl > 0 ? (uint64_t)hl : 0;
+	uint64_t goal = ld_relaxed(&tri_stats.heap_goal);
+	if (scanned < expected) {
+		uint64_t left = expected - scanned;
+		uint64_t runway = goal > live + (1u << 20) ? goal - live : (1u << 20);
+		t->assist_debt += (int64_t)((double)bytes * ((double)left / (double)runway));
+	}
 	if (t->assist_debt <= 0)
 		return;
+	size_t budget = t->assist_debt > (int64_t)ASSIST_MAX_BYTES ? ASSIST_MAX_BYTES : (size_t)t->assist_debt;
 	uint64_t t0 = tri_now_ns();
 	TRI_PROBE1(assist__start, t->id);
 	struct gcwork w;
 	gcwork_init(&w, true);
-	size_t done = mark_drain(&w, (size_t)t->assist_debt);
+	size_t done = mark_drain(&w, budget);
 	gcwork_dispose(&w);
 	t->assist_debt = done ? t->assist_debt - (int64_t)done : 0;
 	if (t->assist_debt < 0)

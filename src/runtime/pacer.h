@@ -4,8 +4,9 @@
  * After each sweep, with L the live bytes the sweep kept and GOGC the
  * gc_percent option: goal = max(L * (1 + GOGC/100), min_heap), lowered to
  * fit memory_limit (soft: the goal never drops below L plus 1/16). A cycle
- * starts when heap_live reaches trigger = L + 0.7 * (goal - L), leaving the
- * rest of the runway for marking. While marking, an allocating thread owes
+ * starts when heap_live reaches trigger = L + 0.5 * (goal - L), leaving half
+ * of the runway for marking (0.7 left too little at a 1 GiB live heap on two
+ * cores: marking then ran on assists, and MMU at 10 ms fell to about 50%). While marking, an allocating thread owes
  * scan work in proportion to what it allocates (the assist ratio: the scan
  * work expected, L, over the runway left), paid by draining grey objects at
  * its next span refill; past goal * 1.5 (or the memory limit) it waits for

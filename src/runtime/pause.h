@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "tricolor.h"
 
-#define PAUSE_RING_CAP 1024
+#define PAUSE_RING_CAP 8192
 
 struct pause_ring {
 	uint32_t thread;
