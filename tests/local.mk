@@ -6,3 +6,8 @@ include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/callbacks.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/probes.mk
+
+# The README's example, built and run as a test.
+check_PROGRAMS += examples/hello
+TESTS += examples/hello
+examples_hello_LDADD = libtricolor.la
