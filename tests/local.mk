@@ -11,3 +11,10 @@ include $(srcdir)/tests/probes.mk
 check_PROGRAMS += examples/hello
 TESTS += examples/hello
 examples_hello_LDADD = libtricolor.la
+
+# The soak (tests/soak.c): 10 s in make check, TRI_SOAK_SECONDS (600) in
+# `make stress`.
+check_PROGRAMS += tests/soak
+TESTS += tests/soak
+tests_soak_LDADD = libtricolor.la
+AM_TESTS_ENVIRONMENT = TRI_SOAK_SECONDS=$${TRI_SOAK_SECONDS:-10}; export TRI_SOAK_SECONDS;
