@@ -8,6 +8,7 @@
 static void bits_init(struct span *s)
 {
 	memset(s->mark_bits, 0, sizeof s->mark_bits);
+	memset(s->fin_bits, 0, sizeof s->fin_bits);
 	/* Slots past nelems are permanently "allocated", so they are never free. */
 	for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
 		uint32_t lo = w * 64;

@@ -35,7 +35,7 @@
  *       cleared by the sweeper, which runs after marking has ended.
  *   swept_cycle: the central lock of the span's class (or the sweeper that
  *       took the span off the lists).
- *   specials: special_lock.
+ *   specials, fin_bits: special_lock.
  */
 #ifndef TRI_SPAN_H
 #define TRI_SPAN_H
@@ -81,6 +81,7 @@ struct span {
 
 	tri_lock_t special_lock;
 	struct special *specials;
+	uint64_t fin_bits[BITMAP_WORDS]; /* special_lock: object idx has a finalizer */
 
 	/* page heap bookkeeping for free spans (page heap lock) */
 	uint64_t free_since_ns;

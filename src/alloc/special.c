@@ -25,14 +25,14 @@ int special_add_finalizer(struct span *s, uint32_t idx, void (*fn)(void *))
 	sp->idx = idx;
 	sp->kind = SPECIAL_FINALIZER;
 	sp->fn = fn;
+	uint64_t bit = 1ull << (idx & 63);
 	tri_lock(&s->special_lock);
-	for (struct special *q = s->specials; q; q = q->next) {
-		if (q->idx == idx && q->kind == SPECIAL_FINALIZER) {
-			tri_unlock(&s->special_lock);
-			free(sp);
-			return EEXIST;
-		}
+	if (s->fin_bits[idx >> 6] & bit) {
+		tri_unlock(&s->special_lock);
+		free(sp);
+		return EEXIST;
 	}
+	s->fin_bits[idx >> 6] |= bit;
 	sp->next = s->specials;
 	st_release(&s->specials, sp);
 	tri_unlock(&s->special_lock);
@@ -41,10 +41,16 @@ int special_add_finalizer(struct span *s, uint32_t idx, void (*fn)(void *))
 
 bool special_remove_finalizer(struct span *s, uint32_t idx)
 {
+	uint64_t bit = 1ull << (idx & 63);
 	tri_lock(&s->special_lock);
+	if (!(s->fin_bits[idx >> 6] & bit)) {
+		tri_unlock(&s->special_lock);
+		return false;
+	}
 	for (struct special **pp = &s->specials; *pp; pp = &(*pp)->next) {
 		struct special *q = *pp;
 		if (q->idx == idx && q->kind == SPECIAL_FINALIZER) {
+			s->fin_bits[idx >> 6] &= ~bit;
 			*pp = q->next;
 			tri_unlock(&s->special_lock);
 			free(q);
@@ -127,6 +133,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 		struct special *q = *pp;
 		uint64_t bit = 1ull << (q->idx & 63);
 		if (q->kind == SPECIAL_FINALIZER && (dead[q->idx >> 6] & bit)) {
+			s->fin_bits[q->idx >> 6] &= ~bit;
 			dead[q->idx >> 6] &= ~bit;
 			live[q->idx >> 6] |= bit;
 			*pp = q->next;
