@@ -257,8 +257,9 @@ typedef struct tri_cleanup {
  * until the cleanup ran or was stopped. If the object also has a finalizer,
  * the finalizer runs first and the cleanups run once the object is
  * unreachable again. Aborts on misuse: "tri_add_cleanup: ptr is NULL",
- * "... ptr not in allocated block", "... ptr is equal to arg, cleanup will
- * never run", "... arg points into ptr's object, cleanup will never run".
+ * "... fn is NULL", "... ptr not in allocated block", "... ptr is equal to
+ * arg, cleanup will never run", "... arg points into ptr's object, cleanup
+ * will never run".
  * For the tri_alloc(0) address it does nothing and returns a zero handle.
  */
 TRI_API tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg),
@@ -294,8 +295,10 @@ TRI_API int tri_drain(long timeout_ms);
 
 /*
  * tri_read_metric: read one metric by its Go runtime/metrics style name
- * (e.g. "/gc/cycles/total:gc-cycles"). Returns 0, or ENOENT for an unknown
- * name. Any thread, attached or not.
+ * (e.g. "/gc/cycles/total:gc-cycles"). Returns 0, ENOENT for an unknown
+ * name, EINVAL if name or value is NULL. Any thread, attached or not.
+ * Values are unsigned: "/gc/gogc:percent" reads UINT64_MAX when gc_percent
+ * is off.
  */
 TRI_API int tri_read_metric(const char *name, uint64_t *value);
 

@@ -6,8 +6,10 @@
  * (swept, no free slot), `unswept` (not yet swept for the current
  * sweep_cycle), or in the hands of one sweeper. Large spans use class 0.
  *
- * sweep_start(N) moves partial and full to unswept (O(1) splices); spans
- * that threads hand back later with swept_cycle < N go to unswept too.
+ * sweep_start(N) moves the spans of partial and full not yet swept for N to
+ * unswept (a walk of both lists under the class lock; a span a lazy sweeper
+ * already swept for N stays); spans that threads hand back later with
+ * swept_cycle < N go to unswept too.
  * A refill takes a partial span, else sweeps unswept spans itself (lazy
  * sweeping) until one has room, else asks the page heap for a new span.
  *

@@ -81,6 +81,7 @@ static void bucket_insert(struct span *s)
 	free_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
 	if (s->scavenged)
 		released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
+	st_relaxed(&tri_stats.released_bytes, released_bytes);
 }
 
 static void bucket_remove(struct span *s)
@@ -98,6 +99,7 @@ static void bucket_remove(struct span *s)
 	free_bytes -= (uint64_t)s->npages * TRI_PAGE_SIZE;
 	if (s->scavenged)
 		released_bytes -= (uint64_t)s->npages * TRI_PAGE_SIZE;
+	st_relaxed(&tri_stats.released_bytes, released_bytes);
 }
 
 static void map_pages(struct span *s)
@@ -263,6 +265,7 @@ void page_heap_scavenge(uint64_t now_ns, bool all)
 			s->scavenged = 1;
 			s->needzero = 0;
 			released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
+			st_relaxed(&tri_stats.released_bytes, released_bytes);
 			fetch_add(&tri_stats.released_total, (uint64_t)s->npages * TRI_PAGE_SIZE);
 		}
 	}

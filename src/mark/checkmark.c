@@ -136,6 +136,6 @@ void checkmark_run(void)
 	uint64_t len = tri_now_ns() - t0;
 	pause_record(NULL, TRI_PAUSE_STOP, t0, len);
 	if (tri_rt.opt.gctrace)
-		tri_warn("checkmark: cycle %llu ok, %llu objects reachable, %.3f ms stopped",
+		tri_warn("tricolor: checkmark: cycle %llu ok, %llu objects reachable, %.3f ms stopped",
 			 (unsigned long long)cm.cycle, (unsigned long long)cm.reached, (double)len / 1e6);
 }

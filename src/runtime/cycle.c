@@ -110,7 +110,7 @@ static void run_cycle(uint64_t n, bool forced)
 
 	/* 2. Barrier on everywhere before anything is blackened. */
 	st_seq(&tri_rt.phase, PHASE_MARK);
-	TRI_PROBE2(phase__change, n, PHASE_MARK);
+	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	__atomic_store_n(&tri_barrier_enabled_, 1, __ATOMIC_SEQ_CST);
 	fence_seq();
 	handshake(HS_BARRIER_ON);
@@ -155,7 +155,7 @@ static void run_cycle(uint64_t n, bool forced)
 	/* 6. Marking is over. */
 	st_seq(&tri_rt.mark_enabled, 0);
 	mark_gate_close();
-	TRI_PROBE2(phase__change, n, PHASE_MARK_DONE);
+	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
 		checkmark_run();
@@ -164,7 +164,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_seq(&tri_sweep_live_bytes, 0);
 	central_sweep_start(n);
 	st_seq(&tri_rt.phase, PHASE_SWEEP);
-	TRI_PROBE2(phase__change, n, PHASE_SWEEP);
+	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	handshake(HS_SWEEP);
 	__atomic_store_n(&tri_barrier_enabled_, 0, __ATOMIC_SEQ_CST);
 	st_seq(&tri_rt.mark_black, 0);
@@ -181,11 +181,12 @@ static void run_cycle(uint64_t n, bool forced)
 	uint64_t live = ld_seq(&tri_sweep_live_bytes);
 	pacer_cycle_end(live);
 	st_seq(&tri_rt.phase, PHASE_IDLE);
-	TRI_PROBE2(phase__change, n, PHASE_IDLE);
+	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	uint64_t t_end = tri_now_ns();
 
 	uint64_t limit = tri_rt.opt.memory_limit;
-	page_heap_scavenge(tri_now_ns(), limit && ld_relaxed(&tri_stats.mapped_bytes) > limit);
+	page_heap_scavenge(tri_now_ns(), limit && ld_relaxed(&tri_stats.mapped_bytes) -
+							  ld_relaxed(&tri_stats.released_bytes) > limit);
 
 	if (tri_trace_on) {
 		trace_complete("GC cycle", "gc", 0, t0, t_end - t0, n);

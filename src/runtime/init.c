@@ -61,12 +61,13 @@ int tri_init(const char *options)
 	pacer_init();
 	trace_open(o.trace_path);
 	fork_handlers_install();
-	st_release(&tri_rt.initialized, 1);
 	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {
 		pthread_mutex_unlock(&init_lock);
 		tri_warn("tri_init: cannot start the collector threads: %s", strerror(r));
 		return r;
 	}
+	/* Only now: a failed start leaves the runtime uninitialised. */
+	st_release(&tri_rt.initialized, 1);
 	pthread_mutex_unlock(&init_lock);
 	tri_thread_attach();
 	return 0;

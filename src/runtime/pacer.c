@@ -12,6 +12,14 @@ static uint64_t hard_goal;
 
 #define ASSIST_MAX_BYTES (256u << 10) /* one assist scans at most this much */
 
+/* Heap memory the OS backs: mapped minus what was returned with
+ * MADV_DONTNEED (the memory limit is about this, not address space). */
+static uint64_t heap_resident_bytes(void)
+{
+	uint64_t m = ld_relaxed(&tri_stats.mapped_bytes), r = ld_relaxed(&tri_stats.released_bytes);
+	return m > r ? m - r : 0;
+}
+
 static uint64_t compute_goal(uint64_t live)
 {
 	int pct = ld_relaxed(&tri_rt.opt.gc_percent);
@@ -22,7 +30,7 @@ static uint64_t compute_goal(uint64_t live)
 		goal = tri_rt.opt.min_heap;
 	uint64_t limit = tri_rt.opt.memory_limit;
 	if (limit) {
-		uint64_t mapped = ld_relaxed(&tri_stats.mapped_bytes);
+		uint64_t mapped = heap_resident_bytes();
 		int64_t hl = ld_relaxed(&tri_stats.heap_live);
 		uint64_t overhead = mapped > (uint64_t)(hl > 0 ? hl : 0) ? mapped - (uint64_t)(hl > 0 ? hl : 0) : 0;
 		uint64_t lgoal = limit > overhead ? limit - overhead : 0;
@@ -110,7 +118,7 @@ void pacer_before_alloc(struct tri_thread *t, size_t bytes)
 	assist(t, bytes);
 	uint64_t limit = tri_rt.opt.memory_limit;
 	bool over = live > 0 && (uint64_t)live > ld_relaxed(&hard_goal);
-	if (limit && ld_relaxed(&tri_stats.mapped_bytes) > limit + limit / 4)
+	if (limit && heap_resident_bytes() > limit + limit / 4)
 		over = true;
 	if (over && !t->in_callback) {
 		uint64_t t0 = tri_now_ns();

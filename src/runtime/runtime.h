@@ -11,7 +11,9 @@
  *                under cycle_lock; read relaxed elsewhere.
  *   sweep_cycle  the cycle whose sweep is running or done; coordinator,
  *                seq_cst store before the sweep handshake; read by span
- *                creation (under a central lock) and central release.
+ *                creation (a small span only enters a cache, and is checked
+ *                again when released; a large span reads it under its class
+ *                lock) and by central release under the class lock.
  *   mark_black   1 once the stack-scan handshake began: threads attaching
  *                from then on allocate black. Coordinator; seq_cst.
  *   requested, started, completed: cycle counters, under cycle_lock.
@@ -69,7 +71,8 @@ struct tri_runtime {
 /* Counters for metrics; each is updated with relaxed atomics by whoever
  * does the counted thing, and read racily by tri_read_metric. */
 struct tri_stats {
-	uint64_t mapped_bytes;	/* committed arena + metadata */
+	uint64_t mapped_bytes;	/* committed arena */
+	uint64_t released_bytes; /* free runs returned to the OS (page heap lock) */
 	uint64_t released_total;
 	uint64_t spans_inuse;
 	int64_t heap_live;	/* bytes in objects + free bytes in cached spans */

@@ -70,12 +70,10 @@ int sweep_span(struct span *s)
 		for (uint64_t d = dead[w]; d; d &= d - 1) {
 			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(d);
 			void *obj = (void *)(s->base + (uintptr_t)i * s->elemsize);
-			if (s->cls != 0) {
-				if (tri_rt.opt.poison)
-					sweep_poison(obj, s->elemsize);
-				else
-					memset(obj, 0, s->elemsize);
-			}
+			if (tri_rt.opt.poison)
+				sweep_poison(obj, s->elemsize); /* large ones too: reuse checks them */
+			else if (s->cls != 0)
+				memset(obj, 0, s->elemsize);
 			freed++;
 		}
 	}
