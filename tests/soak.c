@@ -149,6 +149,12 @@ static void step(uint64_t *seed)
 		for (int k = 0; k < 4; k++)
 			m->edge[k] = tri_load(&slots[(s + k * 97) % SLOTS]); /* unpublished: plain init */
 		tri_store(&slots[s], m);
+		/* The replaced node may stay reachable through other nodes' edges;
+		 * cutting its own edges (through the barrier, while others may walk
+		 * it) keeps the live graph bounded instead of an ever deeper DAG. */
+		if (n)
+			for (int k = 0; k < 4; k++)
+				tri_store(&n->edge[k], NULL);
 	} else if (op < 750) {
 		if (n)
 			tri_store(&n->edge[r % 4], tri_load(&slots[(r >> 24) % SLOTS]));
