@@ -8,7 +8,10 @@
  * runs tri_collect() --reps times and reads /gc/mark/last:nanoseconds,
  * /gc/mark/scanned:bytes and /gc/mark/scanned:objects to report MB/s and
  * objects/s, total and per mark worker, for each --workers value (each in
- * its own process: tri_init("mark_workers=N")).
+ * its own process: tri_init("mark_workers=N")). gc_percent is off while
+ * building and measuring, so only these explicit collections mark. Then
+ * the graph is checked: garbage of the same size is allocated and every
+ * node must still be reachable and intact (--no-verify skips this).
  *
  * Reference ("malloc" impl): the same graph in one malloc'd block,
  * traversed by a single thread (DFS with an explicit stack and a visited
@@ -36,6 +39,7 @@ static long g_mark_workers; /* child: this process's mark_workers */
 static unsigned long g_seed = 12345;
 
 static mnode *g_root; /* registered root (tricolor) */
+static int g_verify = 1;
 
 static uint64_t rng_state;
 
@@ -88,6 +92,83 @@ static size_t node_count(void)
 
 /* ---------------- tricolor ---------------- */
 
+/*
+ * After the collections: allocate garbage of the same size with a pattern
+ * (it would reuse any node freed by mistake), then walk the graph from the
+ * root and check every node is reached once and holds its own data.
+ */
+static void verify_graph(size_t n)
+{
+	uint64_t *bits = calloc((n + 63) / 64, sizeof(uint64_t));
+	size_t cap = 1 << 20, sp = 0, seen = 0, bad = 0, i;
+	mnode **stack = malloc(cap * sizeof *stack);
+	uint64_t t0 = bench_now_ns();
+
+	if (!bits || !stack) {
+		perror("malloc");
+		exit(1);
+	}
+	for (i = 0; i < n / 4; i++) {
+		mnode *g = tri_alloc(sizeof *g);
+
+		if (!g)
+			break;
+		memset(g, 0xA5, sizeof *g);
+	}
+	stack[sp++] = g_root;
+	bits[g_root->data[0] / 64] |= 1ull << (g_root->data[0] % 64);
+	while (sp) {
+		mnode *m = stack[--sp];
+		uint64_t id = m->data[0];
+		int j;
+
+		seen++;
+		if (id >= n || m->data[1] != id * 3 + 1 ||
+		    m->data[2] != ~(uint64_t)0 - id || m->data[3] != 42) {
+			if (bad++ < 5)
+				fprintf(stderr,
+					"markbench: node %p corrupted (data %llx %llx %llx %llx)\n",
+					(void *)m, (unsigned long long)m->data[0],
+					(unsigned long long)m->data[1],
+					(unsigned long long)m->data[2],
+					(unsigned long long)m->data[3]);
+			continue;
+		}
+		for (j = 0; j < NODE_PTRS; j++) {
+			mnode *c = m->p[j];
+			uint64_t cid;
+
+			if (!c)
+				continue;
+			cid = c->data[0];
+			if (cid < n && (bits[cid / 64] & (1ull << (cid % 64))))
+				continue;
+			if (cid < n)
+				bits[cid / 64] |= 1ull << (cid % 64);
+			if (sp == cap) {
+				cap *= 2;
+				stack = realloc(stack, cap * sizeof *stack);
+				if (!stack) {
+					perror("realloc");
+					exit(1);
+				}
+			}
+			stack[sp++] = c;
+		}
+		if ((seen & 0xffff) == 0)
+			tri_safepoint();
+	}
+	printf("# verify: %zu of %zu nodes reachable and intact, %zu corrupted (%.1f ms)\n",
+	       seen - bad, n, bad, (double)(bench_now_ns() - t0) / 1e6);
+	free(bits);
+	free(stack);
+	if (bad || seen != n) {
+		fprintf(stderr, "markbench: the graph is damaged after collection: %zu corrupted, %zu of %zu reached\n",
+			bad, seen, n);
+		exit(4);
+	}
+}
+
 static void run_tricolor(int reps)
 {
 	size_t n = node_count(), i, k;
@@ -100,6 +181,7 @@ static void run_tricolor(int reps)
 	double *ms = calloc((size_t)reps, sizeof(double));
 	double *mbps_w = calloc((size_t)reps, sizeof(double));
 	double *mops_w = calloc((size_t)reps, sizeof(double));
+	double *objs = calloc((size_t)reps, sizeof(double));
 	char cas[64];
 	int w = (int)g_mark_workers;
 
@@ -142,7 +224,7 @@ static void run_tricolor(int reps)
 	tri_remove_roots(idx, idx + n);
 	free(idx);
 	idx = NULL;
-	tri_gc_percent(old_pct);
+	/* gc stays off while measuring: only our tri_collect calls mark */
 	t1 = bench_now_ns();
 	printf("# tricolor (mark_workers=%d): built %zu nodes (%.0f MiB) in %.1f ms\n",
 	       w, n, (double)n * 64 / 1048576.0, (double)(t1 - t0) / 1e6);
@@ -167,10 +249,18 @@ static void run_tricolor(int reps)
 		mops[r] = (double)dobj / ((double)ns / 1e9) / 1e6;
 		mbps_w[r] = mbps[r] / w;
 		mops_w[r] = mops[r] / w;
+		if ((double)dobj < 0.98 * (double)n ||
+		    (double)dobj > 1.02 * (double)n + 1000)
+			printf("# warning: /gc/mark/scanned:objects grew by %llu in this tri_collect, but the graph has %zu reachable nodes: the scanned metrics look inconsistent\n",
+			       (unsigned long long)dobj, n);
+		objs[r] = (double)dobj;
 		printf("# tricolor w%d collect %d: mark %.1f ms (tri_collect %.1f ms), scanned %.1f MB / %llu objects: %.0f MB/s, %.2f Mobj/s\n",
 		       w, r + 1, ms[r], (double)(c1 - c0) / 1e6, (double)db / 1e6,
 		       (unsigned long long)dobj, mbps[r], mops[r]);
 	}
+	tri_gc_percent(old_pct);
+	if (g_verify)
+		verify_graph(n);
 	tri_keep_alive(g_root);
 	snprintf(cas, sizeof cas, "%ldMiB-w%d", g_heap_mib, w);
 	bench_emit("mark", cas, "tricolor", "mark_time", "ms",
@@ -183,6 +273,10 @@ static void run_tricolor(int reps)
 		   bench_stats_of(mops, reps));
 	bench_emit("mark", cas, "tricolor", "mark_objs_per_worker", "Mobj/s",
 		   bench_stats_of(mops_w, reps));
+	bench_emit("mark", cas, "tricolor", "scanned_objects", "objects",
+		   bench_stats_of(objs, reps));
+	bench_emit("mark", cas, "tricolor", "graph_nodes", "objects",
+		   bench_stats_one((double)n));
 	bench_emit("mark", cas, "tricolor", "peak_rss", "MiB",
 		   bench_stats_one(bench_peak_rss_mib()));
 	free(mbps);
@@ -190,6 +284,7 @@ static void run_tricolor(int reps)
 	free(ms);
 	free(mbps_w);
 	free(mops_w);
+	free(objs);
 }
 
 /* ---------------- reference ---------------- */
@@ -314,6 +409,7 @@ static void usage(void)
 	       "  --heap-mib N     size of the node graph (1024; quick 128)\n"
 	       "  --workers LIST   mark_workers values, one process each (1,2)\n"
 	       "  --seed N         graph seed (12345)\n"
+	       "  --no-verify      skip the check that the graph survived intact\n"
 	       "  default --reps 5 (quick 3) collections / traversals\n"
 	       "  impls: tricolor (collector), malloc (plain single-thread traversal)\n");
 	bench_usage_common(stdout);
@@ -344,6 +440,10 @@ int main(int argc, char **argv)
 		if (bench_flag_long(argc, argv, &i, "--mark-workers",
 				    &g_mark_workers))
 			continue;
+		if (!strcmp(argv[i], "--no-verify")) {
+			g_verify = 0;
+			continue;
+		}
 		if (bench_flag_long(argc, argv, &i, "--seed", &v)) {
 			g_seed = (unsigned long)v;
 			continue;

@@ -370,12 +370,18 @@ int main(int argc, char **argv)
 		EMIT_FIELD("pause_max", "us", res[r].ps.max_ns / 1e3);
 		for (i = 0; i < BENCH_MMU_NWIN; i++) {
 			char metric[32];
+			int k = 0;
 
-			if (res[0].ps.mmu[i] < 0)
+			/* only the reps that lasted at least one window */
+			for (r = 0; r < reps; r++)
+				if (res[r].ps.mmu[i] >= 0)
+					v[k++] = res[r].ps.mmu[i];
+			if (k == 0)
 				continue;
 			snprintf(metric, sizeof metric, "mmu_%s",
 				 bench_mmu_window_name[i]);
-			EMIT_FIELD(metric, "fraction", res[r].ps.mmu[i]);
+			bench_emit("msgbuf", cas, impl_csv, metric, "fraction",
+				   bench_stats_of(v, k));
 		}
 		/* not counting the collection before each rep */
 		bench_emit("msgbuf", cas, impl_csv, "gc_cycles", "cycles",

@@ -91,6 +91,10 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 		return true;
 	}
 	if (w->busy) {
+		/* Count this marker's scan work before it stops counting as
+		 * busy: once busy reaches 0 the cycle may end, and its figures
+		 * must not land in the next one. */
+		gcwork_flush_stats(w);
 		w->busy = false;
 		if (--tri_grey.busy == 0)
 			pthread_cond_broadcast(&tri_grey.idle);
@@ -117,6 +121,7 @@ void gcwork_release(struct gcwork *w)
 		}
 	}
 	if (w->busy) {
+		gcwork_flush_stats(w);
 		w->busy = false;
 		if (--tri_grey.busy == 0)
 			pthread_cond_broadcast(&tri_grey.idle);
@@ -124,9 +129,8 @@ void gcwork_release(struct gcwork *w)
 	pthread_mutex_unlock(&tri_grey.lock);
 }
 
-void gcwork_dispose(struct gcwork *w)
+void gcwork_flush_stats(struct gcwork *w)
 {
-	gcwork_release(w);
 	if (w->scanned_bytes > w->published)
 		fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
 	w->published = 0;
@@ -135,6 +139,12 @@ void gcwork_dispose(struct gcwork *w)
 	if (w->scanned_objects)
 		fetch_add(&tri_stats.scanned_objects, w->scanned_objects);
 	w->scanned_bytes = w->scanned_objects = 0;
+}
+
+void gcwork_dispose(struct gcwork *w)
+{
+	gcwork_release(w);
+	gcwork_flush_stats(w);
 }
 
 bool grey_queue_idle(void)

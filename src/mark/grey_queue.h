@@ -71,6 +71,8 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj);
 void gcwork_release(struct gcwork *w);
 /* Add scan counters to the global stats (and release). */
 void gcwork_dispose(struct gcwork *w);
+/* Add scan counters to the cycle's and the global stats, zero them. */
+void gcwork_flush_stats(struct gcwork *w);
 /* Under the lock: no grey object (global list empty, no busy marker). */
 bool grey_queue_idle(void);
 /* Drop all queued work (used when the queue is reset between cycles). */

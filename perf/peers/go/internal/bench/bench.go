@@ -262,11 +262,16 @@ func EmitPauses(bench, cas string, ss []PauseSummary) {
 	f("pause_p99.9", "us", func(s PauseSummary) float64 { return float64(s.P999) / 1e3 })
 	f("pause_max", "us", func(s PauseSummary) float64 { return float64(s.Max) / 1e3 })
 	for i, w := range MMUWindows {
-		if len(ss) == 0 || ss[0].MMU[i] < 0 {
-			continue
+		// only the repetitions that lasted at least one window
+		var v []float64
+		for _, s := range ss {
+			if s.MMU[i] >= 0 {
+				v = append(v, s.MMU[i])
+			}
 		}
-		i := i
-		f("mmu_"+w.Name, "fraction", func(s PauseSummary) float64 { return s.MMU[i] })
+		if len(v) > 0 {
+			Emit(bench, cas, "mmu_"+w.Name, "fraction", Of(v))
+		}
 	}
 }
 
