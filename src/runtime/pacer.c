@@ -10,7 +10,7 @@
 static uint64_t scan_expected; /* scan work this cycle should need (last live) */
 static uint64_t hard_goal;
 
-#define ASSIST_MAX_BYTES (256u << 10) /* one assist scans at most this much */
+#define ASSIST_MAX_BYTES (64u << 10) /* one assist scans at most this much (~60 us) */
 
 /* Heap memory the OS backs: mapped minus what was returned with
  * MADV_DONTNEED (the memory limit is about this, not address space). */
@@ -55,7 +55,7 @@ void pacer_cycle_end(uint64_t live)
 	st_relaxed(&tri_stats.heap_marked, live);
 	st_relaxed(&tri_stats.heap_goal, goal);
 	st_relaxed(&tri_stats.heap_trigger, trigger);
-	st_relaxed(&hard_goal, goal == UINT64_MAX ? UINT64_MAX : goal + goal / 2);
+	st_relaxed(&hard_goal, goal == UINT64_MAX ? UINT64_MAX : goal * 2);
 }
 
 void pacer_cycle_start(void)
@@ -69,8 +69,8 @@ void pacer_cycle_start(void)
  * size times (scan work still expected) / (runway still left before the
  * goal), both measured now. When the background markers are ahead, the
  * debt is small or zero; when the heap nears the goal with work left, it
- * grows. One assist scans at most ASSIST_MAX_BYTES (about a quarter of a
- * millisecond) and carries the rest of the debt to the next refill, so
+ * grows. One assist scans at most ASSIST_MAX_BYTES (tens of microseconds)
+ * and carries the rest of the debt to the next refill, so
  * assists are short pauses rather than one long one.
  */
 static void assist(struct tri_thread *t, size_t bytes)

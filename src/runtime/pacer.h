@@ -6,14 +6,17 @@
  * fit memory_limit (soft: the goal never drops below L plus 1/16). A cycle
  * starts when heap_live reaches trigger = L + 0.5 * (goal - L), leaving half
  * of the runway for marking (0.7 left too little at a 1 GiB live heap on two
- * cores: marking then ran on assists, and MMU at 10 ms fell to about 50%). While marking, an allocating thread owes
- * scan work in proportion to what it allocates (the assist ratio: the scan
- * work expected, L, over the runway left), paid by draining grey objects at
- * its next span refill; past goal * 1.5 (or the memory limit) it waits for
- * the cycle to end instead. gc_percent=off with no limit never triggers.
+ * cores: marking then ran on assists). While marking, an allocating thread
+ * owes scan work in proportion to what it allocates (the assist ratio: the
+ * scan work still expected over the runway still left, both measured at each
+ * span refill), paid by draining grey objects in slices of at most 64 KiB;
+ * past goal * 2 (or 1.25 * memory_limit) it waits for the mark to end
+ * instead. gc_percent=off with no limit never triggers.
  *
- * Shared state: heap_goal, heap_trigger and the assist ratio are written by
- * the coordinator at cycle boundaries and read relaxed by allocators.
+ * Shared state: heap_goal, heap_trigger, hard_goal and scan_expected are
+ * written by the coordinator at cycle boundaries (tri_gc_percent rewrites the
+ * goal too) and read relaxed by allocators; tri_cycle_scanned is added to by
+ * markers with relaxed atomics.
  */
 #ifndef TRI_PACER_H
 #define TRI_PACER_H
