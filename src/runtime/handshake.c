@@ -173,8 +173,17 @@ void handshake(enum hs_action a)
 	TRI_PROBE2(handshake__end, e, a);
 }
 
+/*
+ * The registry lock is held from world_stop to world_start: no thread
+ * attaches or detaches while the world is stopped. Without it a thread that
+ * attached after the stop was posted ran on, unstopped and with no saved
+ * stack bounds, while the checkmark scanned its stack (found by the soak: a
+ * segfault scanning from address 0). A thread trying to attach waits on the
+ * lock outside the registry; one detaching is already DETACHED and skipped.
+ */
 void world_stop(void)
 {
+	pthread_mutex_lock(&tri_registry_lock);
 	st_seq(&world_stopped, 1);
 	handshake(HS_STOP);
 }
@@ -185,6 +194,7 @@ void world_start(void)
 	for (size_t i = 0; i < nheld; i++)
 		st_release(&held[i]->state, TS_BLOCKING);
 	nheld = 0;
+	pthread_mutex_unlock(&tri_registry_lock);
 }
 
 void tri_safepoint(void)
