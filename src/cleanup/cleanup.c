@@ -150,6 +150,7 @@ static void *worker_main(void *arg)
 			 * for an idle worker. Count ourselves idle and re-check the
 			 * queue under the lock before waiting. */
 			pthread_mutex_unlock(&cln_lock);
+			scrub_callee_saved();
 			tri_blocking_enter();
 			pthread_mutex_lock(&cln_lock);
 			nidle++;
@@ -201,8 +202,8 @@ static void *worker_main(void *arg)
 		e.fn(e.arg);
 		pthread_cleanup_pop(0);
 		t->in_callback = 0;
-		TRI_PROBE2(cleanup__end, e.fn, e.arg);
-		e.arg = NULL;
+		TRI_PROBE1(cleanup__end, e.fn);
+		clear_stack_ref(e.arg);
 		pthread_mutex_lock(&cln_lock);
 		me->running = 0;
 		me->arg = NULL;

@@ -142,6 +142,7 @@ static void *finalizer_main(void *arg)
 				trace_complete("finalizers", "callback", t->id, batch_start,
 					       tri_now_ns() - batch_start, batch_n);
 			batch_n = 0;
+			scrub_callee_saved();
 			tri_blocking_enter();
 			pthread_mutex_lock(&fin_lock);
 			while (!qhead || (qhead->head == qhead->tail && !qhead->next))
@@ -167,8 +168,8 @@ static void *finalizer_main(void *arg)
 		e.fn(e.obj);
 		pthread_cleanup_pop(0);
 		t->in_callback = 0;
-		TRI_PROBE2(finalizer__end, e.obj, e.fn);
-		e.obj = NULL;
+		TRI_PROBE1(finalizer__end, e.fn);
+		clear_stack_ref(e.obj);
 		pthread_mutex_lock(&fin_lock);
 		running_since = 0;
 		running_fn = NULL;

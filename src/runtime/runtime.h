@@ -105,6 +105,31 @@ extern struct tri_stats tri_stats;
 __attribute__((noreturn, format(printf, 1, 2))) void tri_fatal(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
 
+/* Clear a stack slot that holds a heap pointer the thread no longer needs.
+ * A plain store to a dead local is removed by the compiler, and the stale
+ * slot would keep the object alive through conservative stack scanning
+ * (an idle cleanup worker kept its last arg alive this way). */
+#define clear_stack_ref(lv)                                                   \
+	do {                                                                  \
+		__atomic_store_n(&(lv), NULL, __ATOMIC_RELAXED);              \
+		__asm__ __volatile__("" : : : "memory");                      \
+	} while (0)
+
+/* Before a callback thread goes idle in a blocking region (where its
+ * callee-saved registers are saved and scanned): zero those registers, so a
+ * stale copy of the last callback's object or arg is not kept alive for as
+ * long as the thread sleeps. The clobbers make the compiler keep its live
+ * values elsewhere across the statement. */
+#if defined(__x86_64__)
+#define scrub_callee_saved()                                                  \
+	__asm__ __volatile__("xorl %%ebx, %%ebx\n\txorl %%r12d, %%r12d\n\t"     \
+			     "xorl %%r13d, %%r13d\n\txorl %%r14d, %%r14d\n\t"     \
+			     "xorl %%r15d, %%r15d"                               \
+			     : : : "rbx", "r12", "r13", "r14", "r15", "memory")
+#else
+#define scrub_callee_saved() __asm__ __volatile__("" : : : "memory")
+#endif
+
 /* Abort unless tri_init ran (name: the calling API function). */
 void tri_require_init(const char *fn);
 

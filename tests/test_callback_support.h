@@ -1,0 +1,351 @@
+/*
+ * test_callback_support.h - helpers for the finalizer and cleanup tests
+ * (test_finalizer.c, test_cleanup.c):
+ *  - cbs_capture_child / cbs_assert_died: run a scenario in a forked child
+ *    (which calls tri_init itself) with its stderr captured, so death tests
+ *    assert the misuse message and not only the abort;
+ *  - cbs_run_in_thread: run a function on an attached helper thread, so
+ *    the objects it allocates leave no stale pointers on the test's stack;
+ *  - hidden addresses (cbs_hide/cbs_unhide) kept in malloc'd memory, which
+ *    the collector never scans;
+ *  - checksummed fills, counters, metrics, sleeping inside blocking regions,
+ *    a barrier with a timeout, and collect+drain retry loops.
+ * Everything is static: each test binary includes this header once.
+ */
+#ifndef TRI_TEST_CALLBACK_SUPPORT_H
+#define TRI_TEST_CALLBACK_SUPPORT_H
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <tricolor.h>
+#include <unistd.h>
+
+#define CBS_UNUSED __attribute__((unused))
+#define CBS_NOINLINE __attribute__((noinline))
+
+/* ---------------------------------------------------------------- */
+/* Child processes with captured stderr                              */
+/* ---------------------------------------------------------------- */
+
+struct cbs_child {
+	int status;
+	char err[16384];
+	size_t err_len;
+};
+
+/* Run fn(arg) in a forked child whose stderr is captured into c->err; the
+ * child exits 0 if fn returns. Call before tri_init in the test process. */
+static CBS_UNUSED void cbs_capture_child(void (*fn)(void *), void *arg, struct cbs_child *c)
+{
+	int fds[2];
+	memset(c, 0, sizeof *c);
+	ck_assert_int_eq(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {0, 0};
+		setrlimit(RLIMIT_CORE, &rl);
+		close(fds[0]);
+		dup2(fds[1], 2);
+		close(fds[1]);
+		fn(arg);
+		fflush(NULL);
+		_exit(0);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n = read(fds[0], c->err + c->err_len, sizeof c->err - 1 - c->err_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		c->err_len += (size_t)n;
+		if (c->err_len >= sizeof c->err - 1)
+			break;
+	}
+	c->err[c->err_len] = 0;
+	close(fds[0]);
+	while (waitpid(pid, &c->status, 0) < 0)
+		ck_assert_int_eq(errno, EINTR);
+}
+
+static CBS_UNUSED void cbs_assert_died(const struct cbs_child *c, int sig, const char *needle)
+{
+	ck_assert_msg(WIFSIGNALED(c->status) && WTERMSIG(c->status) == sig,
+		      "child should die of signal %d; status 0x%x, stderr: %s", sig, c->status, c->err);
+	ck_assert_msg(strstr(c->err, needle) != NULL, "stderr lacks \"%s\": %s", needle, c->err);
+}
+
+static CBS_UNUSED void cbs_assert_exited_ok(const struct cbs_child *c)
+{
+	ck_assert_msg(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
+		      "child should exit 0; status 0x%x, stderr: %s", c->status, c->err);
+}
+
+/* ---------------------------------------------------------------- */
+/* Threads                                                           */
+/* ---------------------------------------------------------------- */
+
+struct cbs_thread {
+	pthread_t th;
+	void *(*fn)(void *);
+	void *arg;
+	void *ret;
+};
+
+static void *cbs_trampoline(void *a)
+{
+	struct cbs_thread *t = a;
+	tri_thread_attach();
+	t->ret = t->fn(t->arg);
+	tri_thread_detach();
+	return NULL;
+}
+
+static CBS_UNUSED void cbs_spawn(struct cbs_thread *t, void *(*fn)(void *), void *arg)
+{
+	t->fn = fn;
+	t->arg = arg;
+	t->ret = NULL;
+	ck_assert_int_eq(pthread_create(&t->th, NULL, cbs_trampoline, t), 0);
+}
+
+static CBS_UNUSED void *cbs_join(struct cbs_thread *t)
+{
+	int attached = tri_thread_is_attached();
+	if (attached)
+		tri_blocking_enter();
+	int r = pthread_join(t->th, NULL);
+	if (attached)
+		tri_blocking_leave();
+	ck_assert_int_eq(r, 0);
+	return t->ret;
+}
+
+/* Run fn(arg) on an attached helper thread and wait for it. fn must not
+ * return a heap pointer (the result lands on the caller's stack). */
+static CBS_UNUSED void *cbs_run_in_thread(void *(*fn)(void *), void *arg)
+{
+	struct cbs_thread t;
+	cbs_spawn(&t, fn, arg);
+	return cbs_join(&t);
+}
+
+/* ---------------------------------------------------------------- */
+/* Hidden addresses, counters, time                                  */
+/* ---------------------------------------------------------------- */
+
+#define CBS_HIDE_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5aull)
+static CBS_UNUSED uintptr_t cbs_hide(const void *p)
+{
+	return (uintptr_t)p ^ CBS_HIDE_MASK;
+}
+static CBS_UNUSED void *cbs_unhide(uintptr_t h)
+{
+	return (void *)(h ^ CBS_HIDE_MASK);
+}
+
+static CBS_UNUSED long cbs_get(const long *c)
+{
+	return __atomic_load_n(c, __ATOMIC_SEQ_CST);
+}
+static CBS_UNUSED long cbs_inc(long *c)
+{
+	return __atomic_add_fetch(c, 1, __ATOMIC_SEQ_CST);
+}
+static CBS_UNUSED long cbs_dec(long *c)
+{
+	return __atomic_sub_fetch(c, 1, __ATOMIC_SEQ_CST);
+}
+static CBS_UNUSED void cbs_set(long *c, long v)
+{
+	__atomic_store_n(c, v, __ATOMIC_SEQ_CST);
+}
+/* A cleanup (or finalizer) that increments the long its argument points to. */
+static CBS_UNUSED void cbs_cleanup_inc(void *arg)
+{
+	cbs_inc((long *)arg);
+}
+/* *c = max(*c, v) */
+static CBS_UNUSED void cbs_max(long *c, long v)
+{
+	long cur = cbs_get(c);
+	while (v > cur && !__atomic_compare_exchange_n(c, &cur, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
+
+static CBS_UNUSED double cbs_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static CBS_UNUSED long cbs_env_long(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return dflt;
+	char *end;
+	long n = strtol(v, &end, 10);
+	return (*end || n <= 0) ? dflt : n;
+}
+
+/* Sleep inside a blocking region when attached. */
+static CBS_UNUSED void cbs_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	int attached = tri_thread_is_attached();
+	if (attached)
+		tri_blocking_enter();
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	if (attached)
+		tri_blocking_leave();
+}
+
+/* Wait (polling, in blocking regions) until *c >= want or timeout; returns
+ * 1 if reached. */
+static CBS_UNUSED int cbs_wait_count(const long *c, long want, long timeout_ms)
+{
+	double end = cbs_now() + (double)timeout_ms / 1000.0;
+	while (cbs_get(c) < want) {
+		if (cbs_now() > end)
+			return 0;
+		cbs_sleep_ms(1);
+	}
+	return 1;
+}
+
+static CBS_UNUSED uint64_t cbs_metric(const char *name)
+{
+	uint64_t v = 0;
+	int r = tri_read_metric(name, &v);
+	ck_assert_msg(r == 0, "tri_read_metric(%s) returned %d", name, r);
+	return v;
+}
+
+/* Overwrite a chunk of this thread's stack below the caller. */
+static CBS_UNUSED CBS_NOINLINE void cbs_scrub_stack(void)
+{
+	volatile char buf[16384];
+	memset((char *)buf, 0, sizeof buf);
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
+/* Collect and drain up to `tries` times until *c >= want; returns the
+ * number of collections needed, 0 if never reached. */
+static CBS_UNUSED int cbs_collect_until(const long *c, long want, int tries)
+{
+	for (int i = 1; i <= tries; i++) {
+		cbs_scrub_stack();
+		tri_collect();
+		ck_assert_int_eq(tri_drain(10000), 0);
+		if (cbs_get(c) >= want)
+			return i;
+	}
+	return 0;
+}
+
+static CBS_UNUSED void cbs_collect_n(int n)
+{
+	for (int i = 0; i < n; i++) {
+		cbs_scrub_stack();
+		tri_collect();
+		ck_assert_int_eq(tri_drain(10000), 0);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Checksummed contents                                              */
+/* ---------------------------------------------------------------- */
+
+static CBS_UNUSED uint64_t cbs_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Fill n bytes (n multiple of 8) with words derived from seed; the words
+ * have the top bit set so they are never mistaken for heap pointers. */
+static CBS_UNUSED void cbs_fill(void *p, size_t n, uint64_t seed)
+{
+	uint64_t *w = p;
+	for (size_t i = 0; i < n / 8; i++)
+		w[i] = cbs_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull;
+}
+
+/* 1 if the fill is intact. */
+static CBS_UNUSED int cbs_check_fill(const void *p, size_t n, uint64_t seed)
+{
+	const uint64_t *w = p;
+	for (size_t i = 0; i < n / 8; i++)
+		if (w[i] != (cbs_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull))
+			return 0;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* A barrier with a timeout (a test fails instead of hanging)        */
+/* ---------------------------------------------------------------- */
+
+struct cbs_barrier {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int arrived, need;
+};
+
+static CBS_UNUSED void cbs_barrier_init(struct cbs_barrier *b, int need)
+{
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->arrived = 0;
+	b->need = need;
+}
+
+/* Returns 1 if all `need` parties arrived within timeout_ms, else 0. */
+static CBS_UNUSED int cbs_barrier_wait(struct cbs_barrier *b, long timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	int attached = tri_thread_is_attached();
+	if (attached)
+		tri_blocking_enter();
+	pthread_mutex_lock(&b->mu);
+	b->arrived++;
+	pthread_cond_broadcast(&b->cv);
+	int ok = 1;
+	while (b->arrived < b->need) {
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT) {
+			ok = b->arrived >= b->need;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (attached)
+		tri_blocking_leave();
+	return ok;
+}
+
+#endif
