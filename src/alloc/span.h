@@ -155,6 +155,31 @@ static inline bool mark_test_and_set(struct span *s, uint32_t idx)
 	return !(fetch_or(w, bit) & bit);
 }
 
+/*
+ * Slot idx was allocated black in cycle `cycle` (by a thread whose stack was
+ * already scanned): it counts as marked. Racy reads of another thread's span
+ * are safe in both directions: black_from is written before black_cycle
+ * (release/acquire), so seeing black_cycle == cycle means black_from is this
+ * cycle's; a stale freeindex or black_cycle only makes a black object look
+ * white, and marking it then is merely extra work.
+ */
+static inline bool span_black_allocated(const struct span *s, uint32_t idx, uint64_t cycle)
+{
+	if (ld_acquire(&s->black_cycle) != cycle)
+		return false;
+	uint32_t from = ld_relaxed(&s->black_from);
+	if (idx < from || idx >= ld_relaxed(&s->freeindex))
+		return false;
+	return !((ld_relaxed(&s->alloc_bits[idx >> 6]) >> (idx & 63)) & 1);
+}
+
+/* Owner: start the span's black range for `cycle` at its freeindex. */
+static inline void span_start_black(struct span *s, uint64_t cycle)
+{
+	st_relaxed(&s->black_from, s->freeindex);
+	st_release(&s->black_cycle, cycle);
+}
+
 static inline bool mark_is_set(const struct span *s, uint32_t idx)
 {
 	return (ld_relaxed(&s->mark_bits[idx >> 6]) >> (idx & 63)) & 1;

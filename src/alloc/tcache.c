@@ -63,10 +63,8 @@ void tcache_start_black(struct tri_thread *t, uint64_t cycle)
 	t->alloc_black_cycle = cycle;
 	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
 		struct span *s = t->alloc[sc];
-		if (s != &tri_empty_span && s->black_cycle != cycle) {
-			s->black_cycle = cycle;
-			s->black_from = s->freeindex;
-		}
+		if (s != &tri_empty_span && s->black_cycle != cycle)
+			span_start_black(s, cycle);
 	}
 }
 
@@ -94,10 +92,8 @@ void tcache_release_all(struct tri_thread *t)
  * black range where its free slots start. */
 static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
 {
-	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle) {
-		s->black_cycle = t->alloc_black_cycle;
-		s->black_from = s->freeindex;
-	}
+	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle)
+		span_start_black(s, t->alloc_black_cycle);
 	s->in_cache = 1;
 	size_t bytes = (size_t)span_free_count(s) * s->elemsize;
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
@@ -129,10 +125,8 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 			return out_of_memory();
 	}
 	span_init_large(s, noscan);
-	if (t->alloc_black) {
-		s->black_cycle = t->alloc_black_cycle;
-		s->black_from = 0;
-	}
+	if (t->alloc_black)
+		span_start_black(s, t->alloc_black_cycle); /* freeindex 0: the one object */
 	if (tri_rt.opt.poison)
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)

@@ -20,15 +20,6 @@ struct cm {
 
 static struct cm cm;
 
-static bool black_allocated(const struct span *s, uint32_t idx)
-{
-	if (s->black_cycle != cm.cycle || s->black_from == NO_BLACK)
-		return false;
-	if (idx < s->black_from || idx >= s->freeindex)
-		return false;
-	return !((s->alloc_bits[idx >> 6] >> (idx & 63)) & 1);
-}
-
 static void cm_push(uintptr_t obj)
 {
 	if (cm.n == cm.cap) {
@@ -56,7 +47,7 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 	uint64_t bit = 1ull << (idx & 63);
 	if (*w & bit)
 		return;
-	bool white = !mark_is_set(s, idx) && !black_allocated(s, idx);
+	bool white = !mark_is_set(s, idx) && !span_black_allocated(s, idx, cm.cycle);
 	if (white && lenient)
 		return;
 	*w |= bit;

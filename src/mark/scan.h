@@ -17,6 +17,7 @@
 #define TRI_SCAN_H
 #include "alloc/span.h"
 #include "mark/grey_queue.h"
+#include "runtime/runtime.h"
 
 #define OBLET_BYTES (128u << 10)
 
@@ -34,7 +35,13 @@ static inline bool mark_ptr(uintptr_t p, struct gcwork *w)
 	struct span *s;
 	uint32_t idx;
 	uintptr_t obj = object_lookup(p, &s, &idx);
-	if (!obj)
+	if (!obj || mark_is_set(s, idx))
+		return false;
+	/* Allocated black this cycle: already black, nothing to scan. Without
+	 * this a mutator that keeps storing fresh objects made every barrier
+	 * flush "newly mark" something and termination retried (122 rounds in
+	 * 5 cycles in tests/test_collector). */
+	if (span_black_allocated(s, idx, ld_relaxed(&tri_rt.cycle)))
 		return false;
 	if (!mark_test_and_set(s, idx))
 		return false;
