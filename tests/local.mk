@@ -18,3 +18,7 @@ check_PROGRAMS += tests/soak
 TESTS += tests/soak
 tests_soak_LDADD = libtricolor.la
 AM_TESTS_ENVIRONMENT = TRI_SOAK_SECONDS=$${TRI_SOAK_SECONDS:-10}; export TRI_SOAK_SECONDS;
+.PHONY: stress-soak
+stress-soak: tests/soak
+	TRI_SOAK_SECONDS=$(STRESS_SECONDS) ./tests/soak
+stress: stress-soak

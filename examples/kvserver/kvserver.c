@@ -853,13 +853,25 @@ static void print_stats(int nworkers)
 	tri_pause *ps = malloc(max * sizeof *ps);
 	uint64_t *len = malloc(max * sizeof *len);
 	size_t n = ps && len ? tri_pauses(ps, max) : 0;
-	for (size_t i = 0; i < n; i++)
+	uint64_t kmax[5] = { 0 }, kcnt[5] = { 0 };
+	for (size_t i = 0; i < n; i++) {
 		len[i] = ps[i].length_ns;
+		uint32_t k = ps[i].kind < 5 ? ps[i].kind : 0;
+		kcnt[k]++;
+		if (len[i] > kmax[k])
+			kmax[k] = len[i];
+	}
 	qsort(len, n, sizeof *len, cmp_u64);
 	printf("STAT pause_samples %zu\n", n);
 	printf("STAT pause_p50_ns %" PRIu64 "\n", n ? len[(n - 1) / 2] : 0);
 	printf("STAT pause_p99_ns %" PRIu64 "\n", n ? len[(size_t)((n - 1) * 0.99)] : 0);
 	printf("STAT pause_sample_max_ns %" PRIu64 "\n", n ? len[n - 1] : 0);
+	static const char *const kinds[5] = { "other", "handshake", "assist",
+					       "stop", "wait" };
+	for (int k = 0; k < 5; k++)
+		if (kcnt[k])
+			printf("STAT pause_%s count %" PRIu64 " max_ns %" PRIu64 "\n",
+			       kinds[k], kcnt[k], kmax[k]);
 	free(ps);
 	free(len);
 	fflush(stdout);
