@@ -115,11 +115,42 @@ static struct span *new_span(unsigned sc)
 	return s;
 }
 
-struct span *central_acquire(unsigned sc)
+/*
+ * A thread that is still white (its stack not scanned this cycle) must not
+ * take a span holding a black range of the cycle being marked: its white
+ * allocations would land inside the range, the marker would take them for
+ * black and never scan them, and what they point to (stored with plain
+ * initialising stores) would be freed while reachable (GCBench's long-lived
+ * tree, in perf/gcbench). Such spans are rare on the partial list (a black
+ * thread detaching during marking leaves them): a white thread passes over
+ * up to SKIP_BLACK of them, then takes an unswept or a new span.
+ */
+#define SKIP_BLACK 8
+
+static bool unusable_for(bool white, const struct span *s)
+{
+	return white && ld_seq(&tri_rt.phase) == PHASE_MARK &&
+	       ld_relaxed(&s->black_cycle) == ld_relaxed(&tri_rt.cycle);
+}
+
+struct span *central_acquire(unsigned sc, bool white)
 {
 	struct central *c = &tri_central[sc];
+	struct span *skipped[SKIP_BLACK];
+	unsigned nskipped = 0;
 	tri_lock(&c->lock);
-	struct span *s = list_pop(c, L_PARTIAL);
+	struct span *s;
+	while ((s = list_pop(c, L_PARTIAL))) {
+		if (!unusable_for(white, s))
+			break;
+		skipped[nskipped++] = s;
+		if (nskipped == SKIP_BLACK) {
+			s = NULL;
+			break;
+		}
+	}
+	while (nskipped)
+		list_push(c, L_PARTIAL, skipped[--nskipped]);
 	if (s) {
 		tri_unlock(&c->lock);
 		return s;

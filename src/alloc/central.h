@@ -34,8 +34,10 @@ extern struct central tri_central[TRI_NUM_SPANCLASSES];
 extern int tri_sweeps_active;
 
 /* A span with free slots for spanclass sc, swept, owned by the caller;
- * NULL with errno ENOMEM when the heap cannot grow. */
-struct span *central_acquire(unsigned sc);
+ * NULL with errno ENOMEM when the heap cannot grow. white: the caller does
+ * not allocate black yet (see central.c: it gets no span with a black range
+ * of the cycle being marked). */
+struct span *central_acquire(unsigned sc, bool white);
 /* Give back a span the caller owned (a thread cache or a sweeper). */
 void central_release(struct span *s);
 /* Register a new large span (owned by nobody: it sits in class 0's full). */

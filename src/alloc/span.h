@@ -19,7 +19,12 @@
  *   black_from / black_cycle: slots in [black_from, freeindex) not set in
  *               alloc_bits were allocated black during cycle black_cycle
  *               (by a thread whose stack was already scanned): the sweep of
- *               that cycle keeps them whatever their mark bit says.
+ *               that cycle keeps them whatever their mark bit says, and the
+ *               marker treats them as marked (never scans them). So only
+ *               black threads may allocate inside a range of the cycle being
+ *               marked: a white thread never takes such a span
+ *               (central_acquire), and its own spans get their range at its
+ *               stack scan, starting past everything it allocated white.
  *
  * Who writes what:
  *   base, limit, npages, cls, spanclass, noscan, elemsize, nelems, divmul:
@@ -173,10 +178,11 @@ static inline bool span_black_allocated(const struct span *s, uint32_t idx, uint
 	return !((ld_relaxed(&s->alloc_bits[idx >> 6]) >> (idx & 63)) & 1);
 }
 
-/* Owner: start the span's black range for `cycle` at its freeindex. */
-static inline void span_start_black(struct span *s, uint64_t cycle)
+/* Owner: start the span's black range for `cycle` at slot `from` (its
+ * freeindex, or 0 for a large span whose one object is being allocated). */
+static inline void span_start_black(struct span *s, uint64_t cycle, uint32_t from)
 {
-	st_relaxed(&s->black_from, s->freeindex);
+	st_relaxed(&s->black_from, from);
 	st_release(&s->black_cycle, cycle);
 }
 

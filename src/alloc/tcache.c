@@ -64,7 +64,7 @@ void tcache_start_black(struct tri_thread *t, uint64_t cycle)
 	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
 		struct span *s = t->alloc[sc];
 		if (s != &tri_empty_span && s->black_cycle != cycle)
-			span_start_black(s, cycle);
+			span_start_black(s, cycle, s->freeindex);
 	}
 }
 
@@ -93,7 +93,7 @@ void tcache_release_all(struct tri_thread *t)
 static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
 {
 	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle)
-		span_start_black(s, t->alloc_black_cycle);
+		span_start_black(s, t->alloc_black_cycle, s->freeindex);
 	s->in_cache = 1;
 	size_t bytes = (size_t)span_free_count(s) * s->elemsize;
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
@@ -125,8 +125,11 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 			return out_of_memory();
 	}
 	span_init_large(s, noscan);
+	/* The one object is allocated already (freeindex 1): the range starts
+	 * at 0. (Starting it at freeindex left it empty, and a large object
+	 * allocated black was freed by the sweep: perf/gcbench's array.) */
 	if (t->alloc_black)
-		span_start_black(s, t->alloc_black_cycle); /* freeindex 0: the one object */
+		span_start_black(s, t->alloc_black_cycle, 0);
 	if (tri_rt.opt.poison)
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)
@@ -167,10 +170,10 @@ void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
 		}
 		cache_put(t, sc);
 		pacer_before_alloc(t, (size_t)tri_class[sc >> 1].npages * TRI_PAGE_SIZE);
-		s = central_acquire(sc);
+		s = central_acquire(sc, !t->alloc_black);
 		if (!s) {
 			pacer_out_of_memory(t);
-			s = central_acquire(sc);
+			s = central_acquire(sc, !t->alloc_black);
 			if (!s)
 				return out_of_memory();
 		}
