@@ -216,13 +216,7 @@ static void spawn_worker_locked(void)
 	struct cln_worker *w = calloc(1, sizeof *w);
 	if (!w)
 		return;
-	pthread_t tid;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&tid, &attr, worker_main, w);
-	pthread_attr_destroy(&attr);
-	if (r) {
+	if (tri_spawn_detached(worker_main, w)) {
 		free(w);
 		return; /* the existing workers will get to it */
 	}
@@ -283,33 +277,17 @@ int cleanup_wait(uint64_t target, uint64_t deadline_ns)
 {
 	int r = 0;
 	pthread_mutex_lock(&cln_lock);
-	while (!done_locked(target)) {
+	while (!done_locked(target) && !r) {
 		/* Sequences <= target are all finished once nexecuted >= target
 		 * and nothing <= target is still running; wake when the count is
 		 * there, then re-check exactly. */
 		if (target < wake_at)
 			wake_at = target;
-		if (!deadline_ns) {
-			pthread_cond_wait(&cln_done, &cln_lock);
-			continue;
-		}
-		uint64_t now = tri_now_ns();
-		if (now >= deadline_ns) {
-			r = ETIMEDOUT;
-			break;
-		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t wait = deadline_ns - now;
-		if (wait > 50000000)
-			wait = 50000000;
-		ts.tv_nsec += (long)wait;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&cln_done, &cln_lock, &ts);
+		r = tri_cond_wait_until(&cln_done, &cln_lock, deadline_ns);
 	}
+	bool done = done_locked(target);
 	pthread_mutex_unlock(&cln_lock);
-	return r;
+	return done ? 0 : r;
 }
 
 tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg), void *arg)

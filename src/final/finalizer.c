@@ -186,13 +186,8 @@ static void start_thread(void)
 	if (thread_started)
 		return;
 	thread_started = 1;
-	pthread_t tid;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&tid, &attr, finalizer_main, NULL))
+	if (tri_spawn_detached(finalizer_main, NULL))
 		tri_fatal("tri_set_finalizer: cannot create the finalizer thread");
-	pthread_attr_destroy(&attr);
 }
 
 void tri_set_finalizer(void *obj, void (*fn)(void *obj))
@@ -260,30 +255,13 @@ int finalizer_wait(uint64_t target, uint64_t deadline_ns)
 {
 	int r = 0;
 	pthread_mutex_lock(&fin_lock);
-	while (nexecuted < target) {
+	while (nexecuted < target && !r) {
 		if (target < wake_at)
 			wake_at = target;
-		if (!deadline_ns) {
-			pthread_cond_wait(&fin_done, &fin_lock);
-			continue;
-		}
-		struct timespec ts;
-		uint64_t now = tri_now_ns();
-		if (now >= deadline_ns) {
-			r = ETIMEDOUT;
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t wait = deadline_ns - now;
-		if (wait > 50000000)
-			wait = 50000000;
-		ts.tv_nsec += (long)wait;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&fin_done, &fin_lock, &ts);
+		r = tri_cond_wait_until(&fin_done, &fin_lock, deadline_ns);
 	}
 	pthread_mutex_unlock(&fin_lock);
-	return r;
+	return nexecuted >= target ? 0 : r;
 }
 
 void finalizer_watchdog(void)

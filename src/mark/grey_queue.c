@@ -65,6 +65,19 @@ void gcwork_push(struct gcwork *w, uintptr_t obj)
 	b->obj[b->n++] = obj;
 }
 
+/* Under the lock: w holds no more work. Its scan figures are counted
+ * before it stops counting as busy: once busy reaches 0 the cycle may end,
+ * and they must not land in the next one. */
+static void leave_busy_locked(struct gcwork *w)
+{
+	if (!w->busy)
+		return;
+	gcwork_flush_stats(w);
+	w->busy = false;
+	if (--tri_grey.busy == 0)
+		pthread_cond_broadcast(&tri_grey.idle);
+}
+
 bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 {
 	struct wblock *b = w->cur;
@@ -90,15 +103,7 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 		*obj = b->obj[--b->n];
 		return true;
 	}
-	if (w->busy) {
-		/* Count this marker's scan work before it stops counting as
-		 * busy: once busy reaches 0 the cycle may end, and its figures
-		 * must not land in the next one. */
-		gcwork_flush_stats(w);
-		w->busy = false;
-		if (--tri_grey.busy == 0)
-			pthread_cond_broadcast(&tri_grey.idle);
-	}
+	leave_busy_locked(w);
 	pthread_mutex_unlock(&tri_grey.lock);
 	return false;
 }
@@ -120,12 +125,7 @@ void gcwork_release(struct gcwork *w)
 			tri_grey.empty = b;
 		}
 	}
-	if (w->busy) {
-		gcwork_flush_stats(w);
-		w->busy = false;
-		if (--tri_grey.busy == 0)
-			pthread_cond_broadcast(&tri_grey.idle);
-	}
+	leave_busy_locked(w);
 	pthread_mutex_unlock(&tri_grey.lock);
 }
 

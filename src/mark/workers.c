@@ -29,12 +29,7 @@ static void *worker_main(void *arg)
 int mark_workers_start(int n)
 {
 	for (int i = 0; i < n; i++) {
-		pthread_t tid;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int r = pthread_create(&tid, &attr, worker_main, NULL);
-		pthread_attr_destroy(&attr);
+		int r = tri_spawn_detached(worker_main, NULL);
 		if (r)
 			return r;
 	}

@@ -55,7 +55,6 @@
 #include <errno.h>
 #include <stdio.h>
 
-static pthread_t coordinator;
 
 
 
@@ -280,12 +279,7 @@ void cycle_after_fork_child(void)
 
 int cycle_init(void)
 {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&coordinator, &attr, coordinator_main, NULL);
-	pthread_attr_destroy(&attr);
-	return r;
+	return tri_spawn_detached(coordinator_main, NULL);
 }
 
 void tri_collect(void)

@@ -2,20 +2,20 @@
  * fatal.c - how tricolor reports misuse and broken invariants: one line on
  * stderr, Go style ("tri_set_finalizer: pointer is NULL"), then abort().
  * Nothing is ever lost silently: a caller that breaks a rule learns which.
+ * Also the two helpers every part shares: detached internal threads and
+ * condition waits with a deadline.
  */
 #include "runtime/runtime.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-void tri_fatal(const char *fmt, ...)
+static void vreport(const char *fmt, va_list ap)
 {
 	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if (n > (int)sizeof buf - 2)
@@ -24,21 +24,54 @@ void tri_fatal(const char *fmt, ...)
 	/* write(2) rather than stdio: safe while other threads hold locks. */
 	ssize_t w = write(2, buf, (size_t)n);
 	(void)w;
+}
+
+void tri_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
 	abort();
 }
 
 void tri_warn(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
+	vreport(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)sizeof buf - 2)
-		n = (int)sizeof buf - 2;
-	buf[n++] = '\n';
-	ssize_t w = write(2, buf, (size_t)n);
-	(void)w;
+}
+
+/* Not messages, but the two other bits of plumbing every part shares. */
+int tri_spawn_detached(void *(*fn)(void *), void *arg)
+{
+	pthread_t tid;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&tid, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
+int tri_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t deadline_ns)
+{
+	if (!deadline_ns) {
+		pthread_cond_wait(cond, mutex);
+		return 0;
+	}
+	uint64_t now = tri_now_ns();
+	if (now >= deadline_ns)
+		return ETIMEDOUT;
+	uint64_t wait = deadline_ns - now;
+	if (wait > 50000000)
+		wait = 50000000;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)wait;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_cond_timedwait(cond, mutex, &ts);
+	return 0;
 }

@@ -130,6 +130,14 @@ __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
 #define scrub_callee_saved() __asm__ __volatile__("" : : : "memory")
 #endif
 
+/* Start a detached internal thread (runtime/fatal.c); returns 0 or errno. */
+int tri_spawn_detached(void *(*fn)(void *), void *arg);
+
+/* pthread_cond_wait on `cond` (mutex held) until woken or, when deadline_ns
+ * (CLOCK_MONOTONIC) is not 0, until it passes; returns ETIMEDOUT once the
+ * deadline has passed, else 0. Wakes at least every 50 ms. */
+int tri_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t deadline_ns);
+
 /* Abort unless tri_init ran (name: the calling API function). */
 void tri_require_init(const char *fn);
 
