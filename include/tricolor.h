@@ -158,7 +158,7 @@ TRI_API void tri_store_slow_(void **slot, const void *value);
  */
 static inline void tri_store(void *slot, const void *value)
 {
-	if (__builtin_expect(tri_barrier_enabled_, 0))
+	if (__builtin_expect(__atomic_load_n(&tri_barrier_enabled_, __ATOMIC_RELAXED), 0))
 		tri_store_slow_((void **)slot, value);
 	else
 		__atomic_store_n((void **)slot, (void *)value, __ATOMIC_RELAXED);

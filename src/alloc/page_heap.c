@@ -52,7 +52,7 @@ static struct span *struct_get(void)
 		st_release(&tri_heap.span_hwm, tri_heap.span_hwm + 1);
 	}
 	s->next = s->prev = NULL;
-	s->specials = NULL;
+	st_relaxed(&s->specials, NULL);
 	s->in_cache = 0;
 	return s;
 }
@@ -113,8 +113,8 @@ static struct span *neighbour_free(uintptr_t addr)
 {
 	if (addr < tri_heap.base || addr - tri_heap.base >= tri_heap.committed)
 		return NULL;
-	struct span *n = tri_heap.pagemap[(addr - tri_heap.base) >> TRI_PAGE_SHIFT];
-	if (n && n->state == SPAN_FREE)
+	struct span *n = ld_relaxed(&tri_heap.pagemap[(addr - tri_heap.base) >> TRI_PAGE_SHIFT]);
+	if (n && ld_relaxed(&n->state) == SPAN_FREE)
 		return n;
 	return NULL;
 }
@@ -247,7 +247,7 @@ void page_heap_free(struct span *s, bool dirty)
 	st_release(&s->state, SPAN_FREE);
 	s->needzero = dirty;
 	s->scavenged = 0;
-	s->specials = NULL;
+	st_relaxed(&s->specials, NULL);
 	s->free_since_ns = tri_now_ns();
 	fetch_sub(&tri_stats.spans_inuse, 1);
 	insert_coalesce(s);

@@ -18,7 +18,7 @@ static void bits_init(struct span *s)
 	s->alloc_cache = ~s->alloc_bits[0];
 	s->black_from = NO_BLACK;
 	s->black_cycle = 0;
-	s->specials = NULL;
+	st_relaxed(&s->specials, NULL);
 }
 
 void span_init_small(struct span *s, unsigned spanclass)

@@ -131,6 +131,48 @@ static void cleanup_exited(void *arg)
 	free(me);
 }
 
+/*
+ * Take one queued cleanup (cln_lock held on entry and on return) and run
+ * it; false if the queue is empty. Not inlined, on purpose: the entry's arg
+ * lives only in this frame and in the registers it saves and restores, all
+ * of which are gone once it returns, so the idle worker's stack and saved
+ * registers (scanned conservatively while it sleeps) never hold the last
+ * arg it ran. (With the entry in the worker's loop frame, the compiler
+ * dropped the clear of the dead local and kept the value in a callee-saved
+ * register: an idle worker kept its last arg alive for up to a second.)
+ */
+static __attribute__((noinline)) bool run_one_locked(struct cln_worker *me, struct tri_thread *t,
+						    uint64_t *batch_start, uint64_t *batch_n)
+{
+	struct cln_entry e;
+	if (!pop_locked(&e))
+		return false;
+	me->running = e.seq;
+	if (!(*batch_n)++)
+		*batch_start = tri_now_ns();
+	me->fn = e.fn;
+	me->arg = e.arg;
+	/* More work waiting and nobody idle: grow the pool. */
+	if (!queue_empty_locked() && !nidle && nworkers < (unsigned)tri_rt.opt.cleanup_workers)
+		spawn_worker_locked();
+	pthread_mutex_unlock(&cln_lock);
+	if (t->barrier_on)
+		barrier_shade(t, (uintptr_t)e.arg);
+	TRI_PROBE2(cleanup__start, e.fn, e.arg);
+	t->in_callback = 1;
+	pthread_cleanup_push(cleanup_exited, me);
+	e.fn(e.arg);
+	pthread_cleanup_pop(0);
+	t->in_callback = 0;
+	TRI_PROBE1(cleanup__end, e.fn);
+	clear_stack_ref(e.arg);
+	pthread_mutex_lock(&cln_lock);
+	me->running = 0;
+	me->arg = NULL;
+	executed_one_locked();
+	return true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct cln_worker *me = arg;
@@ -140,74 +182,44 @@ static void *worker_main(void *arg)
 	trace_thread_name(t->id, "cleanup worker");
 	pthread_mutex_lock(&cln_lock);
 	for (;;) {
-		struct cln_entry e;
-		if (!pop_locked(&e)) {
-			if (batch_n)
-				trace_complete("cleanups", "callback", t->id, batch_start,
-					       tri_now_ns() - batch_start, batch_n);
-			batch_n = 0;
-			/* Sleep in a blocking region: the collector must not wait
-			 * for an idle worker. Count ourselves idle and re-check the
-			 * queue under the lock before waiting. */
-			pthread_mutex_unlock(&cln_lock);
-			scrub_callee_saved();
-			tri_blocking_enter();
-			pthread_mutex_lock(&cln_lock);
-			nidle++;
-			uint64_t deadline = tri_now_ns() + IDLE_EXIT_NS;
-			bool expired = false;
-			while (queue_empty_locked() && !expired) {
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 100000000;
-				ts.tv_sec += ts.tv_nsec / 1000000000;
-				ts.tv_nsec %= 1000000000;
-				pthread_cond_timedwait(&cln_work, &cln_lock, &ts);
-				expired = tri_now_ns() >= deadline;
-			}
-			nidle--;
-			if (queue_empty_locked()) {
-				/* Idle too long: leave the pool. */
-				struct cln_worker **pp = &workers;
-				while (*pp != me)
-					pp = &(*pp)->next;
-				*pp = me->next;
-				nworkers--;
-				st_relaxed(&tri_stats.cln_workers, nworkers);
-				pthread_mutex_unlock(&cln_lock);
-				tri_blocking_leave();
-				free(me);
-				tri_thread_detach();
-				return NULL;
-			}
+		if (run_one_locked(me, t, &batch_start, &batch_n))
+			continue;
+		if (batch_n)
+			trace_complete("cleanups", "callback", t->id, batch_start, tri_now_ns() - batch_start,
+				       batch_n);
+		batch_n = 0;
+		/* Sleep in a blocking region: the collector must not wait for an
+		 * idle worker. Count ourselves idle and re-check the queue under
+		 * the lock before waiting. */
+		pthread_mutex_unlock(&cln_lock);
+		scrub_callee_saved();
+		tri_blocking_enter();
+		pthread_mutex_lock(&cln_lock);
+		nidle++;
+		uint64_t deadline = tri_now_ns() + IDLE_EXIT_NS;
+		bool expired = false;
+		while (queue_empty_locked() && !expired) {
+			tri_cond_wait_until(&cln_work, &cln_lock, tri_now_ns() + 100000000);
+			expired = tri_now_ns() >= deadline;
+		}
+		nidle--;
+		if (queue_empty_locked()) {
+			/* Idle too long: leave the pool. */
+			struct cln_worker **pp = &workers;
+			while (*pp != me)
+				pp = &(*pp)->next;
+			*pp = me->next;
+			nworkers--;
+			st_relaxed(&tri_stats.cln_workers, nworkers);
 			pthread_mutex_unlock(&cln_lock);
 			tri_blocking_leave();
-			pthread_mutex_lock(&cln_lock);
-			continue;
+			free(me);
+			tri_thread_detach();
+			return NULL;
 		}
-		me->running = e.seq;
-		if (!batch_n++)
-			batch_start = tri_now_ns();
-		me->fn = e.fn;
-		me->arg = e.arg;
-		/* More work waiting and nobody idle: grow the pool. */
-		if (!queue_empty_locked() && !nidle && nworkers < (unsigned)tri_rt.opt.cleanup_workers)
-			spawn_worker_locked();
 		pthread_mutex_unlock(&cln_lock);
-		if (t->barrier_on)
-			barrier_shade(t, (uintptr_t)e.arg);
-		TRI_PROBE2(cleanup__start, e.fn, e.arg);
-		t->in_callback = 1;
-		pthread_cleanup_push(cleanup_exited, me);
-		e.fn(e.arg);
-		pthread_cleanup_pop(0);
-		t->in_callback = 0;
-		TRI_PROBE1(cleanup__end, e.fn);
-		clear_stack_ref(e.arg);
+		tri_blocking_leave();
 		pthread_mutex_lock(&cln_lock);
-		me->running = 0;
-		me->arg = NULL;
-		executed_one_locked();
 	}
 }
 

@@ -126,6 +126,49 @@ static void finalizer_exited(void *arg)
 	pthread_mutex_unlock(&fin_lock);
 }
 
+/*
+ * Take one queued finalizer and run it; false if the queue is empty. Not
+ * inlined, on purpose: the object lives only in this frame and in registers
+ * it saves and restores, all gone once it returns, so the idle finalizer
+ * thread's stack and saved registers never keep the last object alive (the
+ * same trap as the cleanup workers', see cleanup.c).
+ */
+static __attribute__((noinline)) bool run_one(struct tri_thread *t, uint64_t *batch_start, uint64_t *batch_n)
+{
+	struct fin_entry e;
+	pthread_mutex_lock(&fin_lock);
+	if (!fin_pop_locked(&e)) {
+		pthread_mutex_unlock(&fin_lock);
+		return false;
+	}
+	running_since = tri_now_ns();
+	if (!(*batch_n)++)
+		*batch_start = running_since;
+	running_fn = e.fn;
+	running_obj = e.obj;
+	reported_slow = 0;
+	pthread_mutex_unlock(&fin_lock);
+	/* Off the queue and not yet run: a marking cycle that already scanned
+	 * both our stack and the queue must still see it. */
+	if (t->barrier_on)
+		barrier_shade(t, (uintptr_t)e.obj);
+	TRI_PROBE2(finalizer__start, e.obj, e.fn);
+	t->in_callback = 1;
+	pthread_cleanup_push(finalizer_exited, &e);
+	e.fn(e.obj);
+	pthread_cleanup_pop(0);
+	t->in_callback = 0;
+	TRI_PROBE1(finalizer__end, e.fn);
+	clear_stack_ref(e.obj);
+	pthread_mutex_lock(&fin_lock);
+	running_since = 0;
+	running_fn = NULL;
+	running_obj = NULL;
+	executed_one_locked();
+	pthread_mutex_unlock(&fin_lock);
+	return true;
+}
+
 static void *finalizer_main(void *arg)
 {
 	(void)arg;
@@ -134,48 +177,19 @@ static void *finalizer_main(void *arg)
 	uint64_t batch_start = 0, batch_n = 0;
 	trace_thread_name(t->id, "finalizer");
 	for (;;) {
-		struct fin_entry e;
-		pthread_mutex_lock(&fin_lock);
-		if (!fin_pop_locked(&e)) {
-			pthread_mutex_unlock(&fin_lock);
-			if (batch_n)
-				trace_complete("finalizers", "callback", t->id, batch_start,
-					       tri_now_ns() - batch_start, batch_n);
-			batch_n = 0;
-			scrub_callee_saved();
-			tri_blocking_enter();
-			pthread_mutex_lock(&fin_lock);
-			while (!qhead || (qhead->head == qhead->tail && !qhead->next))
-				pthread_cond_wait(&fin_work, &fin_lock);
-			pthread_mutex_unlock(&fin_lock);
-			tri_blocking_leave();
+		if (run_one(t, &batch_start, &batch_n))
 			continue;
-		}
-		running_since = tri_now_ns();
-		if (!batch_n++)
-			batch_start = running_since;
-		running_fn = e.fn;
-		running_obj = e.obj;
-		reported_slow = 0;
-		pthread_mutex_unlock(&fin_lock);
-		/* Off the queue and not yet run: a marking cycle that already
-		 * scanned both our stack and the queue must still see it. */
-		if (t->barrier_on)
-			barrier_shade(t, (uintptr_t)e.obj);
-		TRI_PROBE2(finalizer__start, e.obj, e.fn);
-		t->in_callback = 1;
-		pthread_cleanup_push(finalizer_exited, &e);
-		e.fn(e.obj);
-		pthread_cleanup_pop(0);
-		t->in_callback = 0;
-		TRI_PROBE1(finalizer__end, e.fn);
-		clear_stack_ref(e.obj);
+		if (batch_n)
+			trace_complete("finalizers", "callback", t->id, batch_start, tri_now_ns() - batch_start,
+				       batch_n);
+		batch_n = 0;
+		scrub_callee_saved();
+		tri_blocking_enter();
 		pthread_mutex_lock(&fin_lock);
-		running_since = 0;
-		running_fn = NULL;
-		running_obj = NULL;
-		executed_one_locked();
+		while (!qhead || (qhead->head == qhead->tail && !qhead->next))
+			pthread_cond_wait(&fin_work, &fin_lock);
 		pthread_mutex_unlock(&fin_lock);
+		tri_blocking_leave();
 	}
 	return NULL;
 }
@@ -276,7 +290,7 @@ void finalizer_watchdog(void)
 		reported_slow = 1;
 		void *obj = running_obj;
 		pthread_mutex_unlock(&fin_lock);
-		tri_warn("tricolor: slow finalizer: %s(%p) has been running for %.1f s; %llu finalizers wait behind it (cleanups and collection go on)",
+		tri_warn("tricolor: slow finalizer: %s(%p) has been running for %.1f s; %llu finalizers wait behind it (if it blocks, it must do so inside tri_blocking_enter/leave, or collection waits for it too)",
 			 name, obj, secs, (unsigned long long)waiting);
 		return;
 	}

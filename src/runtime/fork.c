@@ -26,7 +26,8 @@
 #include "runtime/handshake.h"
 #include <stdlib.h>
 #include <unistd.h>
-#include <urcu/call-rcu.h>
+#include <urcu-bp.h>
+
 
 void roots_fork_lock(void);
 void roots_fork_unlock(void);
@@ -38,6 +39,7 @@ static int fork_attached; /* the forking thread was attached (only it runs) */
 static void lock_all(void)
 {
 	call_rcu_before_fork();
+	rcu_bp_before_fork();
 	pthread_mutex_lock(&tri_registry_lock);
 	finalizer_fork_lock();
 	cleanup_fork_lock();
@@ -87,6 +89,7 @@ static void parent(void)
 	if (!ld_acquire(&tri_rt.initialized))
 		return;
 	unlock_all();
+	rcu_bp_after_fork_parent();
 	call_rcu_after_fork_parent();
 	tri_rt.forking = 0;
 	pthread_cond_broadcast(&tri_rt.cycle_cond);
@@ -108,6 +111,7 @@ static void child(void)
 	pthread_cond_init(&tri_rt.cycle_done, NULL);
 	pthread_cond_init(&tri_grey.work, NULL);
 	pthread_cond_init(&tri_grey.idle, NULL);
+	rcu_bp_after_fork_child();
 	call_rcu_after_fork_child();
 	tri_rt.pid = getpid();
 

@@ -16,6 +16,7 @@
  */
 #include "runtime/handshake.h"
 #include "mark/scan.h"
+#include "final/finalizer.h"
 #include "runtime/probes.h"
 #include <sched.h>
 #include <stdlib.h>
@@ -119,9 +120,36 @@ void safepoint_slow(struct tri_thread *t)
 	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, tri_now_ns() - t0);
 }
 
+/*
+ * While a thread does not reach a safepoint, the coordinator keeps the
+ * other reports alive (a finalizer stuck without a blocking region is the
+ * usual cause, and the slow-finalizer report must still fire) and says once
+ * which thread it is waiting for.
+ */
+static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
+{
+	finalizer_watchdog();
+	uint64_t waited = tri_now_ns() - since;
+	if (!*reported && waited > 1000000000ull) {
+		*reported = true;
+		tri_warn("tricolor: the collector has waited %.1f s for thread %u to reach a safepoint%s; "
+			 "a thread that blocks must do it inside tri_blocking_enter/tri_blocking_leave, and a long "
+			 "computation must call tri_safepoint",
+			 (double)waited / 1e9, t->id,
+			 ld_relaxed(&t->in_callback) ? " (it is running a finalizer or cleanup)" : "");
+	}
+}
+
 static void wait_for(struct tri_thread *t, uint64_t e, int a)
 {
+	uint64_t since = 0;
+	bool reported = false;
 	for (unsigned spins = 0;; spins++) {
+		if (spins >= 256 && (spins & 1023) == 0) {
+			if (!since)
+				since = tri_now_ns();
+			waiting_report(t, since, &reported);
+		}
 		if (ld_seq(&t->hs_req) < e)
 			return; /* attached after the action was posted */
 		if (ld_acquire(&t->hs_done) >= e)
@@ -210,7 +238,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 {
 	struct tri_thread *t = thread_require("tri_blocking_enter");
-	if (t->state != TS_RUNNING)
+	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
 	memcpy(t->regs, regs, 6 * sizeof(uintptr_t));
 	t->blocking_sp = caller_sp;

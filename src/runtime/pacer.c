@@ -108,18 +108,31 @@ void pacer_before_alloc(struct tri_thread *t, size_t bytes)
 {
 	int64_t live = ld_relaxed(&tri_stats.heap_live) + (int64_t)bytes;
 	int phase = ld_relaxed(&tri_rt.phase);
+	uint64_t limit = tri_rt.opt.memory_limit;
+	/* Over the memory limit by a quarter, in any phase: wait for a full
+	 * collection (a TRI_PAUSE_WAIT pause), provided the last cycle's live
+	 * heap fits the limit, so collecting can help. With more live than the
+	 * limit it stays soft: no collection per allocation. (Checking only
+	 * while marking let an allocator spinning through 64 KiB objects grow
+	 * the heap to 4x a 32 MiB limit while the coordinator was descheduled
+	 * between phases.) */
+	if (limit && !t->in_callback && heap_resident_bytes() + bytes > limit + limit / 4 &&
+	    ld_relaxed(&tri_stats.heap_marked) < limit) {
+		uint64_t t0 = tri_now_ns();
+		tri_collect();
+		pause_record(t->ring, TRI_PAUSE_WAIT, t0, tri_now_ns() - t0);
+		return;
+	}
 	if (phase == PHASE_IDLE) {
-		if (live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger))
+		if ((live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger)) ||
+		    (limit && heap_resident_bytes() + bytes > limit))
 			cycle_trigger();
 		return;
 	}
 	if (phase != PHASE_MARK || !ld_relaxed(&tri_rt.mark_enabled))
 		return;
 	assist(t, bytes);
-	uint64_t limit = tri_rt.opt.memory_limit;
 	bool over = live > 0 && (uint64_t)live > ld_relaxed(&hard_goal);
-	if (limit && heap_resident_bytes() > limit + limit / 4)
-		over = true;
 	if (over && !t->in_callback) {
 		uint64_t t0 = tri_now_ns();
 		cycle_wait_mark_done();

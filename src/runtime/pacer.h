@@ -10,8 +10,10 @@
  * owes scan work in proportion to what it allocates (the assist ratio: the
  * scan work still expected over the runway still left, both measured at each
  * span refill), paid by draining grey objects in slices of at most 64 KiB;
- * past goal * 2 (or 1.25 * memory_limit) it waits for the mark to end
- * instead. gc_percent=off with no limit never triggers.
+ * past goal * 2 it waits for the mark to end instead. Past 1.25 *
+ * memory_limit (resident heap), in any phase, an allocation waits for a full
+ * collection, unless the last live heap already exceeded the limit (then the
+ * limit is soft). gc_percent=off with no limit never triggers.
  *
  * Shared state: heap_goal, heap_trigger, hard_goal and scan_expected are
  * written by the coordinator at cycle boundaries (tri_gc_percent rewrites the

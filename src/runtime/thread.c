@@ -145,7 +145,7 @@ void thread_attach_internal(void)
 	 * walking the registry: either it sees this record, or this thread sees
 	 * the new state. */
 	fence_seq();
-	if (tri_barrier_enabled_ && ld_seq(&tri_rt.phase) == PHASE_MARK)
+	if (ld_seq(&tri_barrier_enabled_) && ld_seq(&tri_rt.phase) == PHASE_MARK)
 		t->barrier_on = 1;
 	if (ld_seq(&tri_rt.mark_black)) {
 		t->alloc_black = 1;

@@ -2,10 +2,13 @@
  * thread.h - the per-thread record of an attached (mutator) thread and the
  * registry the collector walks.
  *
- * The registry is an RCU list (liburcu, memb flavour): threads attach and
- * detach under registry_lock with cds_list_add_rcu/cds_list_del_rcu; the
- * collector walks it inside rcu_read_lock without blocking attaches, and a
- * detached record is freed with call_rcu once no walker can still see it.
+ * The registry is an RCU list (liburcu, "bulletproof" flavour): threads
+ * attach and detach under registry_lock with cds_list_add_rcu and
+ * cds_list_del_rcu; the collector walks it inside rcu_read_lock without
+ * blocking attaches, and a detached record is freed with call_rcu once no
+ * walker can still see it. The bp flavour, not memb: after fork() only it can
+ * drop the reader records of the parent's other threads (memb kept them, and
+ * the child crashed in synchronize_rcu reading a dead thread's record).
  *
  * Fields of struct tri_thread, who writes them, how they are synchronized:
  *   slow          bit set: the owner must take its slow path. SLOW_POLL is set
@@ -33,7 +36,7 @@
 #include "alloc/size_class.h"
 #include "runtime/pause.h"
 #include "runtime/runtime.h"
-#include <urcu.h>
+#include <urcu-bp.h>
 #include <urcu/rculist.h>
 
 #define SLOW_POLL 1u
