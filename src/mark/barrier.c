@@ -71,7 +71,7 @@ void tri_store_slow_(void **slot, const void *value)
 		shade(t, (uintptr_t)ld_relaxed(slot));
 		shade(t, (uintptr_t)value);
 	}
-	st_relaxed(slot, (void *)value);
+	st_release(slot, (void *)value);
 }
 
 int tri_cas(void *slot, const void *expected, const void *desired)
