@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <tricolor.h>
+#include "test_support.h"
 #include <unistd.h>
 
 #define CBS_UNUSED __attribute__((unused))
@@ -97,50 +98,12 @@ static CBS_UNUSED void cbs_assert_exited_ok(const struct cbs_child *c)
 /* Threads                                                           */
 /* ---------------------------------------------------------------- */
 
-struct cbs_thread {
-	pthread_t th;
-	void *(*fn)(void *);
-	void *arg;
-	void *ret;
-};
-
-static void *cbs_trampoline(void *a)
-{
-	struct cbs_thread *t = a;
-	tri_thread_attach();
-	t->ret = t->fn(t->arg);
-	tri_thread_detach();
-	return NULL;
-}
-
-static CBS_UNUSED void cbs_spawn(struct cbs_thread *t, void *(*fn)(void *), void *arg)
-{
-	t->fn = fn;
-	t->arg = arg;
-	t->ret = NULL;
-	ck_assert_int_eq(pthread_create(&t->th, NULL, cbs_trampoline, t), 0);
-}
-
-static CBS_UNUSED void *cbs_join(struct cbs_thread *t)
-{
-	int attached = tri_thread_is_attached();
-	if (attached)
-		tri_blocking_enter();
-	int r = pthread_join(t->th, NULL);
-	if (attached)
-		tri_blocking_leave();
-	ck_assert_int_eq(r, 0);
-	return t->ret;
-}
-
-/* Run fn(arg) on an attached helper thread and wait for it. fn must not
- * return a heap pointer (the result lands on the caller's stack). */
-static CBS_UNUSED void *cbs_run_in_thread(void *(*fn)(void *), void *arg)
-{
-	struct cbs_thread t;
-	cbs_spawn(&t, fn, arg);
-	return cbs_join(&t);
-}
+/* The attached helper threads of tests/test_support.h, under this file's
+ * prefix (one implementation for both suites). */
+#define cbs_thread tsup_thread
+#define cbs_spawn tsup_spawn
+#define cbs_join tsup_join
+#define cbs_run_in_thread tsup_run_in_thread
 
 /* ---------------------------------------------------------------- */
 /* Hidden addresses, counters, time                                  */

@@ -1000,13 +1000,13 @@ END_TEST
  * and was freed by the sweep while a stack still held it. Objects of many
  * sizes, small and large, are allocated while cycles run back to back and
  * held only by this thread's stack; each is checked before it is dropped. */
-static volatile int large_stop;
+static int large_stop; /* atomic */
 
 static void *large_collect_loop(void *arg)
 {
 	(void)arg;
 	tri_thread_attach();
-	while (!large_stop)
+	while (!__atomic_load_n(&large_stop, __ATOMIC_ACQUIRE))
 		tri_collect();
 	tri_thread_detach();
 	return NULL;
@@ -1035,11 +1035,11 @@ static void *alloc_and_hold(void *arg)
 START_TEST(test_objects_allocated_during_marking_survive_while_a_stack_holds_them)
 {
 	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
-	large_stop = 0;
+	__atomic_store_n(&large_stop, 0, __ATOMIC_RELEASE);
 	pthread_t c;
 	pthread_create(&c, NULL, large_collect_loop, NULL);
 	tsup_run_in_thread(alloc_and_hold, NULL);
-	large_stop = 1;
+	__atomic_store_n(&large_stop, 1, __ATOMIC_RELEASE);
 	tri_blocking_enter();
 	pthread_join(c, NULL);
 	tri_blocking_leave();

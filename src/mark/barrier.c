@@ -78,7 +78,7 @@ int tri_cas(void *slot, const void *expected, const void *desired)
 {
 	void **s = slot;
 	void *exp = (void *)expected;
-	if (tri_barrier_enabled_) {
+	if (ld_relaxed(&tri_barrier_enabled_)) {
 		struct tri_thread *t = barrier_enter("tri_cas");
 		if (t->barrier_on) {
 			shade(t, (uintptr_t)expected);
@@ -99,7 +99,7 @@ void *tri_memmove(void *dst, const void *src, size_t n)
 	size_t words = n / sizeof(void *);
 	void **d = dst;
 	void *const *s = src;
-	if (tri_barrier_enabled_) {
+	if (ld_relaxed(&tri_barrier_enabled_)) {
 		struct tri_thread *t = barrier_enter("tri_memmove");
 		if (t->barrier_on) {
 			for (size_t i = 0; i < words; i++) {

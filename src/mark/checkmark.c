@@ -110,11 +110,13 @@ void checkmark_run(void)
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
+		tsan_acquire(t);
 		if (ld_acquire(&t->state) == TS_DETACHED)
 			continue;
 		cm_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), "a thread's registers", true);
 		cm_range(t->blocking_sp, t->stack_hi, "a thread's stack", true);
 	}
+	tsan_release(&tri_rcu_sync_token);
 	rcu_read_unlock();
 	while (cm.n) {
 		uintptr_t obj = cm.stack[--cm.n];

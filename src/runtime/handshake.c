@@ -192,11 +192,15 @@ void handshake(enum hs_action a)
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
+		tsan_acquire(t);
 		st_seq(&t->hs_req, e);
 		fetch_or_seq(&t->slow, SLOW_POLL);
 	}
-	cds_list_for_each_entry_rcu(t, &tri_threads, node)
+	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
+		tsan_acquire(t); /* it may have attached between the two walks */
 		wait_for(t, e, (int)a);
+	}
+	tsan_release(&tri_rcu_sync_token);
 	rcu_read_unlock();
 	TRI_PROBE2(handshake__end, e, a);
 }

@@ -138,6 +138,25 @@ int tri_spawn_detached(void *(*fn)(void *), void *arg);
  * deadline has passed, else 0. Wakes at least every 50 ms. */
 int tri_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t deadline_ns);
 
+/*
+ * ThreadSanitizer cannot see liburcu's barriers (inline assembly), so in
+ * TSan builds the two synchronisations they provide are declared to it:
+ * publishing a thread record on the registry list (attach releases it, a
+ * walker acquires it) and reclaiming it after a grace period (the
+ * coordinator releases rcu_sync_token before each rcu_read_unlock, the
+ * call_rcu callback acquires it before free). No-ops otherwise.
+ */
+#ifdef TRI_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(p) __tsan_acquire((void *)(p))
+#define tsan_release(p) __tsan_release((void *)(p))
+#else
+#define tsan_acquire(p) ((void)0)
+#define tsan_release(p) ((void)0)
+#endif
+extern int tri_rcu_sync_token;
+
 /* Abort unless tri_init ran (name: the calling API function). */
 void tri_require_init(const char *fn);
 

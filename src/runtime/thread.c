@@ -139,6 +139,7 @@ void thread_attach_internal(void)
 	/* Under the registry lock, so fork's prepare handler (which holds it)
 	 * never forks while liburcu's own registry lock is taken. */
 	rcu_register_thread();
+	tsan_release(t);
 	cds_list_add_tail_rcu(&t->node, &tri_threads);
 	pthread_mutex_unlock(&tri_registry_lock);
 	/* Pairs with the coordinator's fence between setting a global state and
@@ -175,9 +176,12 @@ int tri_thread_is_attached(void)
 	return tri_self != &tri_detached_thread;
 }
 
+int tri_rcu_sync_token;
+
 static void free_thread(struct rcu_head *h)
 {
 	struct tri_thread *t = caa_container_of(h, struct tri_thread, rcu);
+	tsan_acquire(&tri_rcu_sync_token);
 	free(t);
 }
 
