@@ -58,10 +58,11 @@ void pause_record(struct pause_ring *r, uint32_t kind, uint64_t start_ns, uint64
 		p->thread = r->thread;
 		r->next++;
 	}
-	tri_stats.pause_count++;
-	tri_stats.pause_total_ns += len_ns;
+	/* Written under pause_lock, read without it (metrics, gctrace). */
+	st_relaxed(&tri_stats.pause_count, tri_stats.pause_count + 1);
+	st_relaxed(&tri_stats.pause_total_ns, tri_stats.pause_total_ns + len_ns);
 	if (len_ns > tri_stats.pause_max_ns)
-		tri_stats.pause_max_ns = len_ns;
+		st_relaxed(&tri_stats.pause_max_ns, len_ns);
 	pthread_mutex_unlock(&pause_lock);
 	TRI_PROBE3(pause, kind, start_ns, len_ns);
 	static const char *const names[] = {"pause", "pause:handshake", "pause:assist", "pause:stop", "pause:wait"};
