@@ -17,23 +17,6 @@ static long g_count, g_count2, g_bad, g_running, g_max_running;
 static uintptr_t g_expect, g_expect_arg;
 static void *g_root[4];
 
-struct node {
-	struct node *p;
-	uint64_t seed;
-	uint64_t pad[6];
-};
-
-static void fill_node(struct node *n, uint64_t seed)
-{
-	n->seed = seed;
-	cbs_fill(n->pad, sizeof n->pad, seed);
-}
-
-static int node_ok(const struct node *n)
-{
-	return cbs_check_fill(n->pad, sizeof n->pad, n->seed);
-}
-
 static void cleanup_noop(void *arg)
 {
 	(void)arg;

@@ -27,23 +27,6 @@ static uintptr_t g_expect2;
 static long g_a_order, g_b_order, g_b_saw_a;
 static void *g_root[4];
 
-struct node {
-	struct node *p;
-	uint64_t seed;
-	uint64_t pad[6]; /* checksummed payload */
-};
-
-static void fill_node(struct node *n, uint64_t seed)
-{
-	n->seed = seed;
-	cbs_fill(n->pad, sizeof n->pad, seed);
-}
-
-static int node_ok(const struct node *n)
-{
-	return cbs_check_fill(n->pad, sizeof n->pad, n->seed);
-}
-
 /* ================================================================ */
 /* Misuse: exact messages                                            */
 /* ================================================================ */

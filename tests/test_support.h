@@ -39,7 +39,7 @@
 
 struct tsup_child {
 	int status;	  /* from waitpid */
-	char err[8192];	  /* captured stderr, NUL-terminated */
+	char err[16384];  /* captured stderr, NUL-terminated */
 	size_t err_len;
 };
 
