@@ -108,35 +108,10 @@ static CBS_UNUSED void cbs_max(long *c, long v)
 		;
 }
 
-static CBS_UNUSED double cbs_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static CBS_UNUSED long cbs_env_long(const char *name, long dflt)
-{
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return dflt;
-	char *end;
-	long n = strtol(v, &end, 10);
-	return (*end || n <= 0) ? dflt : n;
-}
-
-/* Sleep inside a blocking region when attached. */
-static CBS_UNUSED void cbs_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	int attached = tri_thread_is_attached();
-	if (attached)
-		tri_blocking_enter();
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-	if (attached)
-		tri_blocking_leave();
-}
+/* Time, environment and sleeping: tests/test_support.h's helpers. */
+#define cbs_now tsup_now
+#define cbs_env_long tsup_env_long
+#define cbs_sleep_ms tsup_sleep_ms
 
 /* Wait (polling, in blocking regions) until *c >= want or timeout; returns
  * 1 if reached. */
