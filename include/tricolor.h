@@ -18,6 +18,12 @@
  *    brackets the call with tri_blocking_enter / tri_blocking_leave, and a
  *    thread that computes for long without allocating calls tri_safepoint
  *    now and then. Otherwise it delays the collector (not other threads).
+ *    As a fallback, a thread that holds up the collector for preempt_ms
+ *    while inside a C library call (a read or sem_wait it did not bracket)
+ *    is preempted by a signal (SIGURG) whose handler does the collector's
+ *    work for it; such a call may then fail with EINTR where POSIX allows
+ *    it (nanosleep, poll, epoll_wait...). A thread computing in its own code
+ *    is never preempted: it must call tri_safepoint.
  *  - Pointers to heap objects are found conservatively in stacks, registers,
  *    registered root ranges and objects from tri_alloc. Memory from malloc
  *    or static data that is not registered is invisible to the collector.
@@ -59,8 +65,13 @@ extern "C" {
  * suffixes k/m/g, default none), mark_workers (default max(1, ncpu/4)),
  * cleanup_workers (default max(4, ncpu)), heap_reserve (address space
  * reserved for the heap, default 64g), min_heap (default 4m),
- * slow_finalizer_ms (default 1000), debug (a '+'-separated list of
- * gctrace, checkmark, poison, checkfinalizers, trace=PATH).
+ * slow_finalizer_ms (default 1000), preempt_ms (delay before a thread that
+ * holds up a handshake inside a C library call is preempted by a signal,
+ * default 1, "off" to never send one), preempt_signal (default SIGURG; the
+ * program's own handler for it still gets the signals tricolor did not
+ * send, as long as it was installed before tri_init), debug (a
+ * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
+ * trace=PATH).
  * Returns 0, EINVAL for an unknown key or bad value (a message naming it is
  * printed on stderr and nothing is started), ENOMEM if the heap cannot be
  * reserved, EALREADY if called twice (the second call changes nothing).

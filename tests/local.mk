@@ -22,8 +22,3 @@ AM_TESTS_ENVIRONMENT = TRI_SOAK_SECONDS=$${TRI_SOAK_SECONDS:-10}; export TRI_SOA
 stress-soak: tests/soak
 	TRI_SOAK_SECONDS=$(STRESS_SECONDS) ./tests/soak
 stress: stress-soak
-
-# Known limits: tests of requirements not met yet, run and expected to fail.
-TESTS += tests/known-limit-unbracketed-finalizer.sh
-XFAIL_TESTS = tests/known-limit-unbracketed-finalizer.sh
-EXTRA_DIST += tests/known-limit-unbracketed-finalizer.sh

@@ -51,6 +51,7 @@ static uint8_t tok_state[MAXTOK];    /* malloc-free bookkeeping, never scanned *
 static uint32_t tok_next = 1;
 static volatile int stop;
 static uint64_t n_alloc, n_fin_run, n_cln_run, n_stopped, n_collect, n_attach, n_block, n_resurrect;
+static uint64_t n_unbracketed;
 static int failed;
 
 static uint64_t sum(const struct node *n)
@@ -188,9 +189,19 @@ static void step(uint64_t *seed)
 		tri_store(&slots[s], m);
 		tri_keep_alive(m);
 	} else if (op < 998) {
-		tri_blocking_enter();
-		usleep(50);
-		tri_blocking_leave();
+		if (r & 1) {
+			tri_blocking_enter();
+			usleep(50);
+			tri_blocking_leave();
+		} else {
+			/* Blocking without saying so, n live in a register or
+			 * on the stack: the collector preempts the sleep
+			 * (runtime/preempt.c) instead of waiting for it. */
+			usleep(3000);
+			if (n)
+				check_node(n);
+			__atomic_fetch_add(&n_unbracketed, 1, __ATOMIC_RELAXED);
+		}
 		__atomic_fetch_add(&n_block, 1, __ATOMIC_RELAXED);
 	} else {
 		tri_collect();
@@ -290,6 +301,9 @@ int main(void)
 	tri_read_metric("/gc/cleanups/queued:cleanups", &cq);
 	tri_read_metric("/gc/cleanups/executed:cleanups", &ce);
 	tri_read_metric("/gc/pauses/max:nanoseconds", &pmax);
+	uint64_t psig, pact;
+	tri_read_metric("/sched/preempt/signals:signals", &psig);
+	tri_read_metric("/sched/preempt/acted:signals", &pact);
 	printf("soak: %d s, %d threads (%llu attaches), %llu cycles (%llu by tri_collect), %llu objects, "
 	       "%llu finalizers run (%llu resurrected), %llu cleanups run, %llu cleanups stopped, "
 	       "%llu blocking regions, max pause %.1f us\n",
@@ -297,6 +311,8 @@ int main(void)
 	       (unsigned long long)n_collect, (unsigned long long)n_alloc, (unsigned long long)n_fin_run,
 	       (unsigned long long)n_resurrect, (unsigned long long)n_cln_run,
 	       (unsigned long long)n_stopped, (unsigned long long)n_block, (double)pmax / 1e3);
+	printf("soak: %llu sleeps outside a blocking region; %llu preemption signals, %llu acted\n",
+	       (unsigned long long)n_unbracketed, (unsigned long long)psig, (unsigned long long)pact);
 	printf("soak: callbacks not run after the graph was dropped: %llu finalizers, %llu cleanups (of %llu registered)\n",
 	       (unsigned long long)pending_fin, (unsigned long long)pending_cln, (unsigned long long)registered);
 	if (fq != fe || cq != ce) {

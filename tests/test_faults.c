@@ -4,10 +4,15 @@
  *    and a tight heap_reserve give NULL + ENOMEM, the collector keeps
  *    working and allocation recovers; cyclic garbage under failures stays
  *    bounded; memory_limit bounds mapped memory with a 16 MB live set;
- *  - callbacks that misbehave: a finalizer that never returns (collections,
- *    cleanups and allocation go on, "slow finalizer" is reported), a
+ *  - callbacks that misbehave: a finalizer that never returns, inside a
+ *    blocking region or not (collections, cleanups and allocation go on,
+ *    "slow finalizer" is reported), a
  *    finalizer or cleanup that calls pthread_exit (reported, later
  *    callbacks still run, tri_drain returns 0);
+ *  - asynchronous preemption: a thread blocked in read() without a blocking
+ *    region is preempted and its stack roots survive; preempt_ms=off turns
+ *    it off; a thread computing in its own code is never acted on; the
+ *    program's own SIGURG handler still gets its signals;
  *  - every misuse named in include/tricolor.h aborts with its message
  *    (death tests: the scenario runs in a child whose stderr is asserted,
  *    and once more in-process under tcase_add_loop_test_raise_signal).
@@ -789,6 +794,252 @@ START_TEST(test_attach_before_init_aborts_with_message)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* Asynchronous preemption (src/runtime/preempt.c)                   */
+/* ---------------------------------------------------------------- */
+
+/* A chain of objects whose only reference is a local of the thread that
+ * blocks: if the preempted thread's stack or registers were not scanned,
+ * the chain would be freed, poisoned (debug=poison) and reused by the
+ * driver's allocations, and the check words would not survive. */
+struct pchain {
+	struct pchain *next;
+	uintptr_t check;
+	char pad[48];
+};
+#define PCHAIN_N 2000
+#define PCHAIN_MAGIC 0x5eed5eed5eed5eedull
+
+static __attribute__((noinline)) struct pchain *pchain_make(void)
+{
+	struct pchain *head = NULL;
+	for (int i = 0; i < PCHAIN_N; i++) {
+		struct pchain *n = tri_alloc(sizeof *n);
+		CHILD_CHECK(n != NULL, "tri_alloc failed");
+		n->check = (uintptr_t)n ^ PCHAIN_MAGIC;
+		tri_store(&n->next, head);
+		head = n;
+	}
+	return head;
+}
+
+static __attribute__((noinline)) long pchain_intact(const struct pchain *c)
+{
+	long ok = 0;
+	for (; c; c = c->next)
+		ok += c->check == ((uintptr_t)c ^ PCHAIN_MAGIC);
+	return ok;
+}
+
+static int preempt_pipe[2];
+static int preempt_ready;
+static volatile int spin_stop;
+
+/* Blocks in read() outside any blocking region, the chain in a local. */
+static void *reader_main(void *arg)
+{
+	struct pchain *c = pchain_make();
+	__atomic_store_n(&preempt_ready, 1, __ATOMIC_SEQ_CST);
+	char b;
+	while (read(preempt_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	*(long *)arg = pchain_intact(c);
+	tri_keep_alive(c);
+	return NULL;
+}
+
+/* Computes in its own code (no call, no safepoint) until told to stop. */
+static void *spinner_main(void *arg)
+{
+	struct pchain *c = pchain_make();
+	__atomic_store_n(&preempt_ready, 1, __ATOMIC_SEQ_CST);
+	uint64_t x = 1;
+	while (!spin_stop)
+		x = x * 6364136223846793005ull + 1;
+	*(long *)arg = pchain_intact(c) + (long)(x & 0);
+	tri_keep_alive(c);
+	return NULL;
+}
+
+/* Collections and allocation of the chain's size class. */
+static void *preempt_driver_main(void *arg)
+{
+	struct blocked_driver *d = arg;
+	uint64_t c0 = metric("/gc/cycles/total:gc-cycles");
+	for (int i = 0; i < 10; i++) {
+		tri_collect();
+		for (int k = 0; k < 4000; k++)
+			CHILD_CHECK(tri_alloc(sizeof(struct pchain)) != NULL, "tri_alloc failed");
+	}
+	d->cycles = metric("/gc/cycles/total:gc-cycles") - c0;
+	__atomic_store_n(&d->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void wait_ready(void)
+{
+	for (int i = 0; i < 500 && !__atomic_load_n(&preempt_ready, __ATOMIC_SEQ_CST); i++)
+		tsup_sleep_ms(10);
+	CHILD_CHECK(preempt_ready, "the blocked thread never started");
+}
+
+static int wait_done(struct blocked_driver *d, int ms)
+{
+	for (int i = 0; i < ms / 10 && !__atomic_load_n(&d->done, __ATOMIC_SEQ_CST); i++)
+		tsup_sleep_ms(10);
+	return __atomic_load_n(&d->done, __ATOMIC_SEQ_CST);
+}
+
+/* Start the thread that holds the chain (and stalls), then, once it holds
+ * it, the driver's collections. */
+static void start_holder_and_driver(struct tsup_thread *holder, void *(*holder_main)(void *), long *intact,
+				    struct tsup_thread *driver, struct blocked_driver *d)
+{
+	tsup_spawn(holder, holder_main, intact);
+	wait_ready();
+	tsup_spawn(driver, preempt_driver_main, d);
+}
+
+static void scenario_reader(void *arg)
+{
+	const char *opts = arg;
+	CHILD_CHECK(pipe(preempt_pipe) == 0, "pipe");
+	CHILD_CHECK(tri_init(opts) == 0, "tri_init(%s)", opts);
+	int on = strstr(opts, "preempt_ms=off") == NULL;
+	static long intact;
+	static struct blocked_driver d;
+	struct tsup_thread reader, driver;
+	start_holder_and_driver(&reader, reader_main, &intact, &driver, &d);
+	int done = wait_done(&d, on ? 20000 : 500);
+	if (on)
+		CHILD_CHECK(done, "10 collections did not finish in 20 s behind a thread blocked in read() "
+				  "(%llu signals, %llu acted, %llu declined)",
+			    (unsigned long long)metric("/sched/preempt/signals:signals"),
+			    (unsigned long long)metric("/sched/preempt/acted:signals"),
+			    (unsigned long long)metric("/sched/preempt/declined:signals"));
+	else
+		CHILD_CHECK(!done && d.cycles == 0,
+			    "with preempt_ms=off a collection finished while a thread was blocked in read()");
+	CHILD_CHECK(write(preempt_pipe[1], "x", 1) == 1, "write");
+	tsup_join(&reader);
+	tsup_join(&driver);
+	CHILD_CHECK(intact == PCHAIN_N, "%ld of %d objects held by the blocked thread's stack survived", intact,
+		    PCHAIN_N);
+	uint64_t acted = metric("/sched/preempt/acted:signals");
+	uint64_t sent = metric("/sched/preempt/signals:signals");
+	if (on)
+		CHILD_CHECK(acted >= 10, "only %llu preemptions acted", (unsigned long long)acted);
+	else
+		CHILD_CHECK(sent == 0, "%llu preemption signals with preempt_ms=off", (unsigned long long)sent);
+	fprintf(stderr, "child: %llu cycles, %llu signals, %llu acted, %llu declined\n",
+		(unsigned long long)d.cycles, (unsigned long long)sent, (unsigned long long)acted,
+		(unsigned long long)metric("/sched/preempt/declined:signals"));
+	_exit(0);
+}
+
+START_TEST(test_thread_blocked_in_read_without_blocking_region_is_preempted_and_its_stack_roots_survive)
+{
+	struct tsup_child c;
+	tsup_capture_child(scenario_reader, "debug=poison+checkmark", &c);
+	assert_child_ok(&c);
+	printf("%s", c.err);
+}
+END_TEST
+
+START_TEST(test_preempt_ms_off_leaves_collections_waiting_for_a_blocked_thread)
+{
+	struct tsup_child c;
+	tsup_capture_child(scenario_reader, "preempt_ms=off", &c);
+	assert_child_ok(&c);
+}
+END_TEST
+
+static void scenario_spinner(void *arg)
+{
+	(void)arg;
+	CHILD_CHECK(tri_init("debug=poison") == 0, "tri_init");
+	static long intact;
+	static struct blocked_driver d;
+	struct tsup_thread spinner, driver;
+	start_holder_and_driver(&spinner, spinner_main, &intact, &driver, &d);
+	int done = wait_done(&d, 400);
+	uint64_t acted = metric("/sched/preempt/acted:signals");
+	uint64_t declined = metric("/sched/preempt/declined:signals");
+	CHILD_CHECK(!done, "a collection finished while a thread computed without a safepoint");
+	CHILD_CHECK(declined >= 2 && acted == 0,
+		    "a thread computing in its own code: %llu preemptions declined, %llu acted (want >= 2, 0)",
+		    (unsigned long long)declined, (unsigned long long)acted);
+	spin_stop = 1;
+	tsup_join(&spinner);
+	CHILD_CHECK(wait_done(&d, 20000), "collections did not finish once the thread stopped computing");
+	tsup_join(&driver);
+	CHILD_CHECK(intact == PCHAIN_N, "%ld of %d objects held by the computing thread survived", intact,
+		    PCHAIN_N);
+	_exit(0);
+}
+
+START_TEST(test_thread_computing_without_safepoints_is_not_acted_on_by_a_signal)
+{
+	struct tsup_child c;
+	tsup_capture_child(scenario_spinner, NULL, &c);
+	assert_child_ok(&c);
+}
+END_TEST
+
+static int user_sigurg;
+static void on_sigurg(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(&user_sigurg, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The program installs its own SIGURG handler, then calls tri_init with
+ * options (arg). */
+static void install_sigurg_then_init(const char *opts)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigurg;
+	CHILD_CHECK(sigaction(SIGURG, &sa, NULL) == 0, "sigaction");
+	CHILD_CHECK(tri_init(opts) == 0, "tri_init(%s)", opts ? opts : "NULL");
+}
+
+static void scenario_user_sigurg(void *arg)
+{
+	(void)arg;
+	struct sigaction now;
+	install_sigurg_then_init(NULL);
+	CHILD_CHECK(pthread_kill(pthread_self(), SIGURG) == 0, "pthread_kill");
+	CHILD_CHECK(raise(SIGURG) == 0, "raise");
+	CHILD_CHECK(user_sigurg == 2, "the program's SIGURG handler ran %d times, want 2", user_sigurg);
+	/* ... through tricolor's handler, which forwards what it did not send. */
+	sigaction(SIGURG, NULL, &now);
+	CHILD_CHECK(now.sa_handler != on_sigurg, "tri_init did not install its handler on SIGURG");
+	_exit(0);
+}
+
+static void scenario_other_signal(void *arg)
+{
+	(void)arg;
+	struct sigaction now;
+	install_sigurg_then_init("preempt_signal=34");
+	sigaction(SIGURG, NULL, &now);
+	CHILD_CHECK(now.sa_handler == on_sigurg, "preempt_signal=34 replaced the program's SIGURG handler");
+	sigaction(34, NULL, &now);
+	CHILD_CHECK(now.sa_handler != SIG_DFL, "no handler on signal 34");
+	_exit(0);
+}
+
+START_TEST(test_program_signal_handler_still_receives_its_sigurg)
+{
+	struct tsup_child c;
+	tsup_capture_child(scenario_user_sigurg, NULL, &c);
+	assert_child_ok(&c);
+	tsup_capture_child(scenario_other_signal, NULL, &c);
+	assert_child_ok(&c);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
@@ -807,18 +1058,20 @@ static Suite *faults_suite(void)
 	tcase_add_test(cb, test_cleanup_calling_pthread_exit_is_reported_and_later_cleanups_run);
 	suite_add_tcase(s, cb);
 
-	/* A known limit, run on its own as an expected failure
-	 * (tests/known-limit-unbracketed-finalizer.sh, XFAIL_TESTS): a
-	 * finalizer that blocks outside tri_blocking_enter/leave stalls the
-	 * handshakes, hence collection (the slow-finalizer report and the
-	 * collector's "waited for thread" report fire). Making it pass needs
-	 * asynchronous preemption of a thread running user code. */
-	if (getenv("TRI_RUN_KNOWN_LIMITS")) {
-		TCase *lim = tcase_create("known_limit");
-		tcase_set_timeout(lim, 30);
-		tcase_add_test(lim, test_finalizer_blocked_forever_without_blocking_region_does_not_stop_collections);
-		suite_add_tcase(s, lim);
-	}
+#if defined(__SANITIZE_THREAD__)
+	/* The library turns preemption off under ThreadSanitizer, which
+	 * defers asynchronous signals (src/runtime/preempt.c). */
+	fprintf(stderr, "test_faults: ThreadSanitizer build: the preemption tests are skipped\n");
+#else
+	tcase_add_test(cb, test_finalizer_blocked_forever_without_blocking_region_does_not_stop_collections);
+	TCase *pre = tcase_create("preempt");
+	tcase_set_timeout(pre, 60);
+	tcase_add_test(pre, test_thread_blocked_in_read_without_blocking_region_is_preempted_and_its_stack_roots_survive);
+	tcase_add_test(pre, test_preempt_ms_off_leaves_collections_waiting_for_a_blocked_thread);
+	tcase_add_test(pre, test_thread_computing_without_safepoints_is_not_acted_on_by_a_signal);
+	tcase_add_test(pre, test_program_signal_handler_still_receives_its_sigurg);
+	suite_add_tcase(s, pre);
+#endif
 
 	TCase *mis = tcase_create("misuse");
 	tcase_set_timeout(mis, 20);

@@ -2,6 +2,7 @@
  * tcache.c - tri_alloc and the per-thread cache (see tcache.h).
  */
 #include "alloc/tcache.h"
+#include "runtime/preempt.h"
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "runtime/handshake.h"
@@ -168,6 +169,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 
 void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
 {
+	NO_PREEMPT();
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_DETACHED)) {
 		tri_require_init(noscan ? "tri_alloc_atomic" : "tri_alloc");
 		tri_fatal("%s: thread not attached (call tri_thread_attach first)",

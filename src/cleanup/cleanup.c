@@ -3,6 +3,7 @@
  * cleanup.h).
  */
 #include "cleanup/cleanup.h"
+#include "runtime/preempt.h"
 #include "alloc/special.h"
 #include "final/finalizer.h"
 #include "mark/scan.h"
@@ -116,6 +117,7 @@ static void cleanup_exited(void *arg)
 	describe_fn((void *)me->fn, name, sizeof name);
 	tri_warn("tricolor: cleanup %s(%p) called pthread_exit or was cancelled; its worker is replaced and the other cleanups go on",
 		 name, me->arg);
+	tri_nopreempt = 1; /* unwinding out of preemptible_call */
 	tri_self->in_callback = 0;
 	pthread_mutex_lock(&cln_lock);
 	struct cln_worker **pp = &workers;
@@ -161,7 +163,7 @@ static __attribute__((noinline)) bool run_one_locked(struct cln_worker *me, stru
 	TRI_PROBE2(cleanup__start, e.fn, e.arg);
 	t->in_callback = 1;
 	pthread_cleanup_push(cleanup_exited, me);
-	e.fn(e.arg);
+	preemptible_call(e.fn, e.arg);
 	pthread_cleanup_pop(0);
 	t->in_callback = 0;
 	TRI_PROBE1(cleanup__end, e.fn);
@@ -304,6 +306,7 @@ int cleanup_wait(uint64_t target, uint64_t deadline_ns)
 
 tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg), void *arg)
 {
+	NO_PREEMPT();
 	thread_require("tri_add_cleanup");
 	tri_cleanup c = {0};
 	if (!ptr)
@@ -336,6 +339,7 @@ tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg), void *arg)
 
 void tri_cleanup_stop(tri_cleanup c)
 {
+	NO_PREEMPT();
 	if (!c.id)
 		return;
 	tri_require_init("tri_cleanup_stop");

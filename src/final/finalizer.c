@@ -3,6 +3,7 @@
  * finalizer.h).
  */
 #include "final/finalizer.h"
+#include "runtime/preempt.h"
 #include "alloc/special.h"
 #include "cleanup/cleanup.h"
 #include "mark/scan.h"
@@ -115,6 +116,7 @@ static void finalizer_exited(void *arg)
 	describe_fn((void *)e->fn, name, sizeof name);
 	tri_warn("tricolor: finalizer %s(%p) called pthread_exit or was cancelled; the finalizer thread is replaced and the other finalizers go on",
 		 name, e->obj);
+	tri_nopreempt = 1; /* unwinding out of preemptible_call */
 	tri_self->in_callback = 0;
 	pthread_mutex_lock(&fin_lock);
 	running_since = 0;
@@ -155,7 +157,7 @@ static __attribute__((noinline)) bool run_one(struct tri_thread *t, uint64_t *ba
 	TRI_PROBE2(finalizer__start, e.obj, e.fn);
 	t->in_callback = 1;
 	pthread_cleanup_push(finalizer_exited, &e);
-	e.fn(e.obj);
+	preemptible_call(e.fn, e.obj);
 	pthread_cleanup_pop(0);
 	t->in_callback = 0;
 	TRI_PROBE1(finalizer__end, e.fn);
@@ -206,6 +208,7 @@ static void start_thread(void)
 
 void tri_set_finalizer(void *obj, void (*fn)(void *obj))
 {
+	NO_PREEMPT();
 	thread_require("tri_set_finalizer");
 	if (!obj)
 		tri_fatal("tri_set_finalizer: pointer is NULL");
@@ -397,6 +400,7 @@ void finalizer_cycle_report(uint64_t n)
 
 int tri_drain(long timeout_ms)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_drain");
 	if (t->in_callback)
 		tri_fatal("tri_drain: called from a finalizer or cleanup (it would wait for itself)");

@@ -27,6 +27,7 @@
  *    every thread with barrier_on set reaches the slow path.
  */
 #include "mark/scan.h"
+#include "runtime/preempt.h"
 #include "runtime/thread.h"
 #include "runtime/handshake.h"
 #include <string.h>
@@ -66,6 +67,7 @@ static inline struct tri_thread *barrier_enter(const char *fn)
 
 void tri_store_slow_(void **slot, const void *value)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = barrier_enter("tri_store");
 	if (t->barrier_on) {
 		shade(t, (uintptr_t)ld_relaxed(slot));
@@ -76,6 +78,7 @@ void tri_store_slow_(void **slot, const void *value)
 
 int tri_cas(void *slot, const void *expected, const void *desired)
 {
+	NO_PREEMPT();
 	void **s = slot;
 	void *exp = (void *)expected;
 	if (ld_relaxed(&tri_barrier_enabled_)) {
@@ -91,6 +94,7 @@ int tri_cas(void *slot, const void *expected, const void *desired)
 
 void *tri_memmove(void *dst, const void *src, size_t n)
 {
+	NO_PREEMPT();
 	if (((uintptr_t)dst | (uintptr_t)src) & (sizeof(void *) - 1)) {
 		if (n >= sizeof(void *))
 			tri_fatal("tri_memmove: dst %p and src %p must be 8-byte aligned", dst, src);

@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct grey_queue tri_grey = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -13,16 +14,37 @@ struct grey_queue tri_grey = {
 	.idle = PTHREAD_COND_INITIALIZER,
 };
 
+/*
+ * Blocks come from mmap, 16 at a time, and are never freed (they go to the
+ * empty list): never from malloc, because a mutator may flush its barrier
+ * buffer from the preemption signal handler (runtime/preempt.c) while the
+ * signal interrupted it inside malloc, holding malloc's lock.
+ */
+static struct wblock *block_new_locked(void)
+{
+	static char *batch;
+	static size_t left;
+	if (left < sizeof(struct wblock)) {
+		size_t len = 16 * sizeof(struct wblock);
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			tri_fatal("tricolor: out of memory for mark work blocks");
+		batch = m;
+		left = len;
+	}
+	struct wblock *b = (struct wblock *)batch;
+	batch += sizeof *b;
+	left -= sizeof *b;
+	return b;
+}
+
 static struct wblock *block_get_locked(void)
 {
 	struct wblock *b = tri_grey.empty;
-	if (b) {
+	if (b)
 		tri_grey.empty = b->next;
-	} else {
-		b = malloc(sizeof *b);
-		if (!b)
-			tri_fatal("tricolor: out of memory for mark work blocks");
-	}
+	else
+		b = block_new_locked();
 	b->next = NULL;
 	b->n = 0;
 	return b;

@@ -2,6 +2,7 @@
  * roots.c - registered root ranges (see roots.h).
  */
 #include "mark/roots.h"
+#include "runtime/preempt.h"
 #include "mark/scan.h"
 #include "runtime/runtime.h"
 #include <stdlib.h>
@@ -16,6 +17,7 @@ static size_t nranges, cap;
 
 void tri_add_roots(void *start, void *end)
 {
+	NO_PREEMPT();
 	tri_require_init("tri_add_roots");
 	if ((uintptr_t)end < (uintptr_t)start)
 		tri_fatal("tri_add_roots: end %p is below start %p", end, start);
@@ -36,6 +38,7 @@ void tri_add_roots(void *start, void *end)
 
 void tri_remove_roots(void *start, void *end)
 {
+	NO_PREEMPT();
 	tri_require_init("tri_remove_roots");
 	pthread_mutex_lock(&roots_lock);
 	for (size_t i = 0; i < nranges; i++) {

@@ -38,6 +38,7 @@
  *     pacer sets the next goal from the live bytes the sweep kept.
  */
 #include "runtime/cycle.h"
+#include "runtime/preempt.h"
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "alloc/special.h"
@@ -261,6 +262,9 @@ static void *coordinator_main(void *arg)
 		uint64_t n = ++tri_rt.started;
 		pthread_mutex_unlock(&tri_rt.cycle_lock);
 		run_cycle(n, forced);
+		/* Also between back-to-back cycles: the idle wait above may
+		 * never time out while a program collects continually. */
+		finalizer_watchdog();
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		tri_rt.completed = n;
 		pthread_cond_broadcast(&tri_rt.cycle_done);
@@ -284,6 +288,7 @@ int cycle_init(void)
 
 void tri_collect(void)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_collect");
 	(void)t;
 	fetch_add(&tri_stats.forced_cycles, 1);
@@ -311,6 +316,7 @@ void cycle_wait_mark_done(void)
 
 int tri_gc_percent(int percent)
 {
+	NO_PREEMPT();
 	tri_require_init("tri_gc_percent");
 	int old = __atomic_exchange_n(&tri_rt.opt.gc_percent, percent < 0 ? -1 : percent,
 				      __ATOMIC_SEQ_CST);

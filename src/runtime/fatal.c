@@ -6,6 +6,7 @@
  * condition waits with a deadline.
  */
 #include "runtime/runtime.h"
+#include "runtime/preempt.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,14 +45,36 @@ void tri_warn(const char *fmt, ...)
 }
 
 /* Not messages, but the two other bits of plumbing every part shares. */
+struct spawn_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+/* The runtime's threads run tricolor code: never preempted, except inside
+ * the user callbacks they run (preemptible_call). */
+static void *spawn_main(void *p)
+{
+	struct spawn_start st = *(struct spawn_start *)p;
+	free(p);
+	tri_nopreempt = 1;
+	return st.fn(st.arg);
+}
+
 int tri_spawn_detached(void *(*fn)(void *), void *arg)
 {
+	struct spawn_start *st = malloc(sizeof *st);
+	if (!st)
+		return ENOMEM;
+	st->fn = fn;
+	st->arg = arg;
 	pthread_t tid;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&tid, &attr, fn, arg);
+	int r = pthread_create(&tid, &attr, spawn_main, st);
 	pthread_attr_destroy(&attr);
+	if (r)
+		free(st);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/handshake.h"
 #include "mark/scan.h"
 #include "final/finalizer.h"
+#include "runtime/preempt.h"
 #include "runtime/probes.h"
 #include <sched.h>
 #include <stdlib.h>
@@ -132,23 +133,41 @@ static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
 	uint64_t waited = tri_now_ns() - since;
 	if (!*reported && waited > 1000000000ull) {
 		*reported = true;
-		tri_warn("tricolor: the collector has waited %.1f s for thread %u to reach a safepoint%s; "
+		tri_warn("tricolor: the collector has waited %.1f s for thread %u to reach a safepoint%s%s; "
 			 "a thread that blocks must do it inside tri_blocking_enter/tri_blocking_leave, and a long "
 			 "computation must call tri_safepoint",
 			 (double)waited / 1e9, t->id,
-			 ld_relaxed(&t->in_callback) ? " (it is running a finalizer or cleanup)" : "");
+			 ld_relaxed(&t->in_callback) ? " (it is running a finalizer or cleanup)" : "",
+			 tri_preempt_after_ns ? " (preemption signals were declined: it is not inside a C library call, "
+						"or it is inside tricolor or a signal handler)" : "");
 	}
 }
 
+/*
+ * A RUNNING thread that has not answered for tri_preempt_after_ns gets the
+ * preemption signal (preempt.c), again after twice the delay, and so on up
+ * to one every 100 ms: its handler acts only at an asynchronous safe point
+ * (inside the C library, outside tricolor), so a thread computing in its
+ * own code keeps being waited for.
+ */
 static void wait_for(struct tri_thread *t, uint64_t e, int a)
 {
-	uint64_t since = 0;
+	uint64_t since = 0, next_poke = 0, poke_gap = tri_preempt_after_ns;
 	bool reported = false;
 	for (unsigned spins = 0;; spins++) {
-		if (spins >= 256 && (spins & 1023) == 0) {
-			if (!since)
-				since = tri_now_ns();
-			waiting_report(t, since, &reported);
+		if (spins >= 256) {
+			uint64_t now = tri_now_ns();
+			if (!since) {
+				since = now;
+				next_poke = now + poke_gap;
+			}
+			if ((spins & 1023) == 0)
+				waiting_report(t, since, &reported);
+			if (poke_gap && now >= next_poke && ld_relaxed(&t->state) == TS_RUNNING) {
+				preempt_poke(t);
+				poke_gap = poke_gap * 2 < 100000000ull ? poke_gap * 2 : 100000000ull;
+				next_poke = now + poke_gap;
+			}
 		}
 		if (ld_seq(&t->hs_req) < e)
 			return; /* attached after the action was posted */
@@ -231,6 +250,7 @@ void world_start(void)
 
 void tri_safepoint(void)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_safepoint");
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
 		safepoint_slow(t);
@@ -241,6 +261,7 @@ void tri_safepoint(void)
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_blocking_enter");
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
@@ -251,6 +272,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 
 void tri_blocking_leave(void)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_blocking_leave");
 	uint32_t exp = TS_BLOCKING;
 	if (unlikely(!cas_acq(&t->state, &exp, TS_RUNNING))) {

@@ -7,6 +7,7 @@
 #include "mark/workers.h"
 #include "runtime/cycle.h"
 #include "runtime/pacer.h"
+#include "runtime/preempt.h"
 #include "runtime/thread.h"
 #include "runtime/trace.h"
 #include <errno.h>
@@ -32,6 +33,7 @@ void tri_require_init(const char *fn)
 
 int tri_init(const char *options)
 {
+	NO_PREEMPT();
 	pthread_mutex_lock(&init_lock);
 	if (tri_rt.initialized) {
 		pthread_mutex_unlock(&init_lock);
@@ -61,6 +63,7 @@ int tri_init(const char *options)
 	pacer_init();
 	trace_open(o.trace_path);
 	fork_handlers_install();
+	preempt_init();
 	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {
 		pthread_mutex_unlock(&init_lock);
 		tri_warn("tri_init: cannot start the collector threads: %s", strerror(r));

@@ -4,6 +4,7 @@
  * its own, but two metrics read one after the other are not a snapshot.
  */
 #include "alloc/page_heap.h"
+#include "runtime/preempt.h"
 #include "runtime/runtime.h"
 #include <errno.h>
 #include <string.h>
@@ -67,6 +68,9 @@ static uint64_t metric_value(int i)
 	case 32: return S(oom_count);
 	case 33: return S(sweep_last_ns);
 	case 34: return S(spans_inuse);
+	case 35: return S(preempt_signals);
+	case 36: return S(preempt_acted);
+	case 37: return S(preempt_declined);
 	default: return 0;
 	}
 }
@@ -107,12 +111,16 @@ static const tri_metric_desc metrics[] = {
 	{"/gc/heap/oom:errors", "Allocations that returned NULL with ENOMEM."},
 	{"/gc/sweep/last:nanoseconds", "Wall time of the last cycle's background sweep."},
 	{"/gc/heap/spans:spans", "Spans in use."},
+	{"/sched/preempt/signals:signals", "Preemption signals sent to threads that held up a handshake."},
+	{"/sched/preempt/acted:signals", "Preemption signals whose handler ran the thread's handshake action."},
+	{"/sched/preempt/declined:signals", "Preemption signals that found the thread outside an asynchronous safe point."},
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
 int tri_read_metric(const char *name, uint64_t *value)
 {
+	NO_PREEMPT();
 	if (!name || !value)
 		return EINVAL;
 	for (size_t i = 0; i < NMETRICS; i++) {

@@ -5,6 +5,7 @@
  */
 #include "runtime/runtime.h"
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ void tri_options_defaults(struct tri_options *o)
 	o->heap_reserve = 64ull << 30;
 	o->min_heap = 4ull << 20;
 	o->slow_finalizer_ms = 1000;
+	o->preempt_ms = 1;
+	o->preempt_signal = SIGURG;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -117,10 +120,21 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 		bad = parse_size(v, &ms);
 		if (!bad)
 			o->slow_finalizer_ms = ms;
+	} else if (!strcasecmp(key, "preempt_ms")) {
+		if (!strcasecmp(v, "off"))
+			o->preempt_ms = 0;
+		else
+			bad = parse_size(v, &o->preempt_ms);
+	} else if (!strcasecmp(key, "preempt_signal")) {
+		bad = parse_int(v, 1, SIGRTMAX, &o->preempt_signal);
+		if (!bad && (o->preempt_signal == SIGKILL || o->preempt_signal == SIGSTOP ||
+			     o->preempt_signal == SIGSEGV || o->preempt_signal == SIGBUS ||
+			     o->preempt_signal == SIGABRT))
+			bad = 1;
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, debug)",
 			 key, source);
 		return EINVAL;
 	}
@@ -164,7 +178,7 @@ int tri_options_from_env(struct tri_options *o)
 {
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
-					   "slow_finalizer_ms", "debug"};
+					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "debug"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)

@@ -18,6 +18,8 @@ struct tri_options {
 	uint64_t heap_reserve;
 	uint64_t min_heap;
 	uint64_t slow_finalizer_ms;
+	uint64_t preempt_ms;	/* 0 = no asynchronous preemption */
+	int preempt_signal;
 	/* debug=... flags */
 	int gctrace;
 	int checkmark;

@@ -2,6 +2,7 @@
  * pause.c - pause rings (see pause.h) and tri_pauses.
  */
 #include "runtime/pause.h"
+#include "runtime/preempt.h"
 #include "runtime/runtime.h"
 #include "runtime/probes.h"
 #include "runtime/trace.h"
@@ -71,6 +72,7 @@ void pause_record(struct pause_ring *r, uint32_t kind, uint64_t start_ns, uint64
 
 size_t tri_pauses(tri_pause *out, size_t max)
 {
+	NO_PREEMPT();
 	size_t n = 0;
 	pthread_mutex_lock(&pause_lock);
 	for (struct pause_ring *r = rings; r && n < max; r = r->all_next) {

@@ -97,6 +97,7 @@ struct tri_stats {
 	uint64_t cln_queued, cln_executed;
 	uint64_t cln_workers, cln_workers_peak;
 	uint64_t oom_count;
+	uint64_t preempt_signals, preempt_acted, preempt_declined;
 };
 
 extern struct tri_runtime tri_rt;

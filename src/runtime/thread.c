@@ -6,6 +6,7 @@
 #include "runtime/thread.h"
 #include "alloc/span.h"
 #include "runtime/handshake.h"
+#include "runtime/preempt.h"
 #include "runtime/trace.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,7 @@ void tri_blocking_enter(void)
 }
 #endif
 
-uintptr_t thread_stack_hi(void)
+void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
 	pthread_attr_t attr;
 	void *addr = NULL;
@@ -102,7 +103,8 @@ uintptr_t thread_stack_hi(void)
 	}
 	if (!addr)
 		tri_fatal("tri_thread_attach: cannot find the thread's stack bounds");
-	return (uintptr_t)addr + size;
+	*lo = (uintptr_t)addr;
+	*hi = (uintptr_t)addr + size;
 }
 
 static void thread_exit_destructor(void *arg)
@@ -130,7 +132,8 @@ void thread_attach_internal(void)
 		t->alloc[i] = &tri_empty_span;
 	t->slow = tri_rt.opt.poison ? SLOW_DEBUG : 0;
 	t->id = fetch_add(&next_thread_id, 1);
-	t->stack_hi = thread_stack_hi();
+	thread_stack_bounds(&t->stack_lo, &t->stack_hi);
+	pthread_mutex_init(&t->sig_lock, NULL);
 	t->state = TS_RUNNING;
 	t->pthread = pthread_self();
 	t->ring = pause_ring_get(t->id);
@@ -153,6 +156,7 @@ void thread_attach_internal(void)
 		t->alloc_black_cycle = ld_seq(&tri_rt.cycle);
 	}
 	tri_self = t;
+	preempt_thread_init();
 	fetch_add(&tri_stats.threads_attached, 1);
 	if (tri_trace_on) {
 		char name[32];
@@ -165,6 +169,7 @@ void thread_attach_internal(void)
 
 void tri_thread_attach(void)
 {
+	NO_PREEMPT();
 	tri_require_init("tri_thread_attach");
 	if (tri_self != &tri_detached_thread)
 		return;
@@ -187,6 +192,7 @@ static void free_thread(struct rcu_head *h)
 
 void tri_thread_detach(void)
 {
+	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_thread_detach");
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_thread_detach: called inside tri_blocking_enter/tri_blocking_leave");
@@ -196,7 +202,9 @@ void tri_thread_detach(void)
 	wbuf_flush(t);
 	tcache_release_all(t);
 	pause_ring_retire(t->ring);
+	pthread_mutex_lock(&t->sig_lock);
 	st_seq(&t->state, TS_DETACHED);
+	pthread_mutex_unlock(&t->sig_lock);
 	pthread_mutex_lock(&tri_registry_lock);
 	cds_list_del_rcu(&t->node);
 	tri_self = &tri_detached_thread;

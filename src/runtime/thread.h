@@ -28,7 +28,10 @@
  *                 (release), read by the collector (acquire).
  *   blocking_sp, regs: the owner, before the release store of BLOCKING;
  *                 read by the collector after its acquire CAS.
- *   stack_hi      set at attach, immutable.
+ *   stack_lo, stack_hi  set at attach, immutable.
+ *   sig_lock      taken by the coordinator around pthread_sigqueue (preempt.c)
+ *                 and by the owner around its store of DETACHED: t->pthread
+ *                 stays valid while a signal is sent.
  *   counters      the owner, relaxed; read racily for metrics.
  */
 #ifndef TRI_THREAD_H
@@ -69,7 +72,8 @@ struct tri_thread {
 	uint64_t hs_req;
 	uint64_t hs_done;
 
-	uintptr_t stack_hi;
+	uintptr_t stack_lo, stack_hi;
+	pthread_mutex_t sig_lock;
 	uintptr_t blocking_sp;
 	uintptr_t regs[8];
 	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
@@ -108,5 +112,6 @@ static inline struct tri_thread *thread_require(const char *fn)
 void thread_attach_internal(void);
 /* Save callee-saved registers into regs[] (x86-64 and aarch64). */
 void thread_save_regs(uintptr_t *regs);
-uintptr_t thread_stack_hi(void);
+/* The calling thread's stack: [*lo, *hi). */
+void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 #endif

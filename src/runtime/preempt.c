@@ -1,0 +1,257 @@
+/*
+ * preempt.c - asynchronous preemption: a signal that makes a thread which
+ * does not reach a safepoint run its pending handshake action from the
+ * signal handler.
+ *
+ * Why. Handshakes are cooperative: a running thread acts at its next
+ * safepoint (allocation slow path, tri_safepoint, tri_blocking_leave...),
+ * and a thread inside tri_blocking_enter/leave is acted for by the
+ * collector. A thread that blocks in a system call without declaring it (a
+ * finalizer waiting on a semaphore, a server thread sleeping in read())
+ * reaches neither, and every collection waited for it, forever. Go solves
+ * the same problem for goroutines in tight loops with a signal (SIGURG) and
+ * compiler-made tables of safe instructions. We have no such tables, so we
+ * act only where the answer is known without them.
+ *
+ * The asynchronous safe point. When the coordinator has waited
+ * tri_preempt_after_ns for a RUNNING thread, it sends it the signal
+ * (pthread_sigqueue, with a tag in si_value so that other senders' signals
+ * are told apart and forwarded to the handler the program had installed).
+ * The handler runs safepoint_slow, exactly as if the thread had called
+ * tri_safepoint at the interrupted instruction, only if all of these hold:
+ *  1. the thread is attached and RUNNING (a BLOCKING thread is acted for by
+ *     the collector; running its action here too would race with it);
+ *  2. the interrupted instruction lies in the C library's code (libc.so or
+ *     the vDSO). The inline write barrier (tri_store: load the flag, then
+ *     store) and the allocation fast path contain no call, so a thread
+ *     whose instruction is in libc is never between a barrier check and
+ *     its store, or half-way through taking an object from its span;
+ *  3. the thread is not inside tricolor (tri_nopreempt == 0): the runtime
+ *     itself calls libc (memset, mutexes, mmap) with per-thread state
+ *     half-updated or a lock held. Every entry point says NO_PREEMPT(), the
+ *     runtime's own threads start with the count at 1, and user callbacks
+ *     run through preemptible_call;
+ *  4. both the interrupted stack pointer and the handler's frame lie within
+ *     the thread's stack (not a sigaltstack): the action scans the stack
+ *     from the handler's frame up, which covers the signal frame, i.e. every
+ *     register of the interrupted code, caller-saved ones included;
+ *  5. no other signal frame is on the stack above the interrupted one (the
+ *     handler's return address, the sigreturn trampoline, appears nowhere
+ *     between the interrupted stack pointer and the stack's top): a user's
+ *     handler may have interrupted a tri_store between its check and its
+ *     store and then called into libc. A stale copy of that address can
+ *     only make us decline.
+ * Otherwise the handler returns at once and the coordinator sends again
+ * later (backing off to one signal per 100 ms), so a thread computing in
+ * its own code is never acted on, and still waited for, as before.
+ *
+ * What the action needs. The handler may run while the thread is inside
+ * malloc or holding any libc-internal lock, so the actions take no libc lock
+ * and never call malloc (grey-queue blocks come from mmap); they take only
+ * tricolor locks, which by (3) the thread does not hold.
+ *
+ * Costs for the program: a preempted system call may fail with EINTR
+ * (SA_RESTART restarts read/write/waits on futexes; nanosleep, poll, epoll
+ * and friends return EINTR whatever the flag): only threads that hold up a
+ * collection for tri_preempt_after_ns get signals. The signal is unblocked
+ * in every attached thread. preempt_ms=off turns it all off;
+ * preempt_signal=N picks another signal than SIGURG. Off in ThreadSanitizer
+ * builds (see preempt_init).
+ *
+ * Who calls: tri_init (preempt_init), thread attach (preempt_thread_init),
+ * handshake.c's wait loop (preempt_poke).
+ */
+#include "runtime/preempt.h"
+#include "mark/scan.h"
+#include "runtime/handshake.h"
+#include "runtime/thread.h"
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+__thread unsigned tri_nopreempt __attribute__((tls_model("initial-exec")));
+
+uint64_t tri_preempt_after_ns; /* written once by preempt_init */
+
+#define PREEMPT_TAG 0x74726963 /* "tric" */
+#define MAX_RANGES 8
+
+/* The C library's executable segments; written once by preempt_init,
+ * before the handler is installed. */
+static struct {
+	uintptr_t lo, hi;
+} code[MAX_RANGES];
+static int ncode;
+static int preempt_sig;
+static struct sigaction forward_to;
+
+static int find_libc(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (strncmp(base, "libc.so", 7) && strncmp(base, "linux-vdso.so", 13))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum && ncode < MAX_RANGES; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			code[ncode].lo = info->dlpi_addr + ph->p_vaddr;
+			code[ncode].hi = code[ncode].lo + ph->p_memsz;
+			ncode++;
+		}
+	}
+	return 0;
+}
+
+static bool in_libc(uintptr_t pc)
+{
+	for (int i = 0; i < ncode; i++)
+		if (pc - code[i].lo < code[i].hi - code[i].lo)
+			return true;
+	return false;
+}
+
+static bool interrupted_context(void *ucv, uintptr_t *pc, uintptr_t *sp)
+{
+	ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+	*pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	*sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	return true;
+#elif defined(__aarch64__)
+	*pc = (uintptr_t)uc->uc_mcontext.pc;
+	*sp = (uintptr_t)uc->uc_mcontext.sp;
+	return true;
+#else
+	(void)uc;
+	(void)pc;
+	(void)sp;
+	return false;
+#endif
+}
+
+/* Conditions 1-5 of the header comment. Reads every stack word above the
+ * interrupted frame, dead slots included, like the conservative scanner:
+ * hence TRI_NO_SANITIZE (ASan's redzones). */
+static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv, uintptr_t trampoline, uintptr_t here)
+{
+	uintptr_t pc, sp;
+	if (t == &tri_detached_thread || tri_nopreempt || ld_relaxed(&t->state) != TS_RUNNING)
+		return false;
+	if (!interrupted_context(ucv, &pc, &sp) || !in_libc(pc))
+		return false;
+	if (!(t->stack_lo < here && here < sp && sp < t->stack_hi))
+		return false;
+	for (uintptr_t *w = (uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < t->stack_hi; w++)
+		if (*w == trampoline)
+			return false;
+	return true;
+}
+
+static void forward(int sig, siginfo_t *si, void *ucv)
+{
+	if (forward_to.sa_flags & SA_SIGINFO) {
+		if (forward_to.sa_sigaction)
+			forward_to.sa_sigaction(sig, si, ucv);
+	} else if (forward_to.sa_handler != SIG_DFL && forward_to.sa_handler != SIG_IGN) {
+		forward_to.sa_handler(sig);
+	}
+	/* SIG_DFL of SIGURG is to ignore; for another preempt_signal the
+	 * program asked for it, and it only ever comes from us or is
+	 * dropped. */
+}
+
+static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, void *ucv)
+{
+	if (si->si_code != SI_QUEUE || si->si_value.sival_int != PREEMPT_TAG) {
+		forward(sig, si, ucv);
+		return;
+	}
+	int saved_errno = errno;
+	struct tri_thread *t = tri_self;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (at_async_safe_point(t, ucv, (uintptr_t)__builtin_return_address(0), here)) {
+		fetch_add(&tri_stats.preempt_acted, 1);
+		tri_nopreempt++;
+		safepoint_slow(t);
+		tri_nopreempt--;
+	} else {
+		fetch_add(&tri_stats.preempt_declined, 1);
+	}
+	errno = saved_errno;
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define TRI_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TRI_TSAN 1
+#endif
+#endif
+
+void preempt_init(void)
+{
+#ifdef TRI_TSAN
+	/* ThreadSanitizer defers an asynchronous signal to the thread's next
+	 * intercepted call, and a thread blocked in read() makes none: the
+	 * handler would never run when it is needed. Off in TSan builds. */
+	return;
+#endif
+	if (!tri_rt.opt.preempt_ms)
+		return;
+	dl_iterate_phdr(find_libc, NULL);
+	uintptr_t pc, sp;
+	ucontext_t probe;
+	memset(&probe, 0, sizeof probe);
+	if (!ncode || !interrupted_context(&probe, &pc, &sp)) {
+		tri_warn("tricolor: asynchronous preemption is off (no shared C library found, or an unknown architecture)");
+		return;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = preempt_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	/* Synchronous faults inside the handler must still be reported. */
+	sigdelset(&sa.sa_mask, SIGSEGV);
+	sigdelset(&sa.sa_mask, SIGBUS);
+	sigdelset(&sa.sa_mask, SIGABRT);
+	preempt_sig = tri_rt.opt.preempt_signal;
+	if (sigaction(preempt_sig, &sa, &forward_to)) {
+		tri_warn("tricolor: asynchronous preemption is off: sigaction(%d): %s", preempt_sig, strerror(errno));
+		return;
+	}
+	tri_preempt_after_ns = tri_rt.opt.preempt_ms * 1000000ull;
+	preempt_thread_init();
+}
+
+void preempt_thread_init(void)
+{
+	if (!tri_preempt_after_ns)
+		return;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, preempt_sig);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+}
+
+/* t->sig_lock keeps t->pthread valid: the thread marks itself DETACHED
+ * under it before it can exit. */
+void preempt_poke(struct tri_thread *t)
+{
+	if (!tri_preempt_after_ns)
+		return;
+	bool sent = false;
+	pthread_mutex_lock(&t->sig_lock);
+	if (ld_acquire(&t->state) == TS_RUNNING) {
+		union sigval v = {.sival_int = PREEMPT_TAG};
+		sent = pthread_sigqueue(t->pthread, preempt_sig, v) == 0;
+	}
+	pthread_mutex_unlock(&t->sig_lock);
+	if (sent)
+		fetch_add(&tri_stats.preempt_signals, 1);
+}
