@@ -49,7 +49,7 @@ static struct node *resurrected[64]; /* registered root range */
 static struct node *fslots[256]; /* registered root range */
 static uint8_t tok_state[MAXTOK];    /* malloc-free bookkeeping, never scanned */
 static uint32_t tok_next = 1;
-static volatile int stop;
+static int stop; /* atomic */
 static uint64_t n_alloc, n_fin_run, n_cln_run, n_stopped, n_collect, n_attach, n_block, n_resurrect;
 static uint64_t n_unbracketed;
 static int failed;
@@ -212,10 +212,10 @@ static void step(uint64_t *seed)
 static void *worker(void *arg)
 {
 	uint64_t seed = (uint64_t)(uintptr_t)arg * 0x2545f4914f6cdd1dull + 1;
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		tri_thread_attach();
 		__atomic_fetch_add(&n_attach, 1, __ATOMIC_RELAXED);
-		for (int i = 0; i < 20000 && !stop; i++)
+		for (int i = 0; i < 20000 && !__atomic_load_n(&stop, __ATOMIC_RELAXED); i++)
 			step(&seed);
 		tri_thread_detach(); /* retire and come back as a "new" thread */
 	}
@@ -261,7 +261,7 @@ int main(void)
 			fflush(stdout);
 		}
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	tri_blocking_enter();
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);

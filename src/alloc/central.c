@@ -9,6 +9,11 @@
 #include <string.h>
 
 struct central tri_central[TRI_NUM_SPANCLASSES];
+/* Sweeps in progress. Incremented under the class lock that pops the span,
+ * decremented with release after the sweep: sweep_all's seq_cst load that
+ * sees 0 then acquires every sweeper's writes (mark bits cleared, black
+ * range reset) before the next cycle marks. (Relaxed decrements were a
+ * race under the C11 model: TSan found it in the soak.) */
 int tri_sweeps_active;
 
 enum { L_NONE = 0, L_PARTIAL, L_FULL, L_UNSWEPT };
@@ -93,7 +98,7 @@ void central_after_sweep(struct span *s, int result)
 {
 	if (result != SWEEP_FREED)
 		central_release(s);
-	fetch_sub(&tri_sweeps_active, 1);
+	fetch_sub_release(&tri_sweeps_active, 1);
 }
 
 static struct span *new_span(unsigned sc)
@@ -167,13 +172,13 @@ struct span *central_acquire(unsigned sc, bool white)
 		tri_unlock(&c->lock);
 		int r = sweep_span(s);
 		if (r == SWEEP_HAS_FREE) {
-			fetch_sub(&tri_sweeps_active, 1);
+			fetch_sub_release(&tri_sweeps_active, 1);
 			return s;
 		}
 		tri_lock(&c->lock);
 		if (r == SWEEP_FULL)
 			list_push(c, L_FULL, s);
-		fetch_sub(&tri_sweeps_active, 1);
+		fetch_sub_release(&tri_sweeps_active, 1);
 	}
 	tri_unlock(&c->lock);
 	return new_span(sc);

@@ -19,6 +19,13 @@ static struct special *special_new(void)
 	return sp;
 }
 
+/* Unlink q (under special_lock). An atomic store: pp may be &s->specials,
+ * which specials_visit and sweep_span read without the lock as a hint. */
+static void unlink_special(struct special **pp, struct special *q)
+{
+	st_release(pp, q->next);
+}
+
 int special_add_finalizer(struct span *s, uint32_t idx, void (*fn)(void *))
 {
 	struct special *sp = special_new();
@@ -51,7 +58,7 @@ bool special_remove_finalizer(struct span *s, uint32_t idx)
 		struct special *q = *pp;
 		if (q->idx == idx && q->kind == SPECIAL_FINALIZER) {
 			s->fin_bits[idx >> 6] &= ~bit;
-			*pp = q->next;
+			unlink_special(pp, q);
 			tri_unlock(&s->special_lock);
 			free(q);
 			return true;
@@ -87,7 +94,7 @@ void special_stop_cleanup(uint64_t id)
 	for (struct special **pp = &s->specials; *pp; pp = &(*pp)->next) {
 		struct special *q = *pp;
 		if (q->kind == SPECIAL_CLEANUP && q->id == id) {
-			*pp = q->next;
+			unlink_special(pp, q);
 			tri_unlock(&s->special_lock);
 			free(q);
 			return;
@@ -136,7 +143,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 			s->fin_bits[q->idx >> 6] &= ~bit;
 			dead[q->idx >> 6] &= ~bit;
 			live[q->idx >> 6] |= bit;
-			*pp = q->next;
+			unlink_special(pp, q);
 			finalizer_enqueue((void *)(s->base + (uintptr_t)q->idx * s->elemsize), q->fn);
 			free(q);
 			continue;
@@ -148,7 +155,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 		struct special *q = *pp;
 		uint64_t bit = 1ull << (q->idx & 63);
 		if (q->kind == SPECIAL_CLEANUP && (dead[q->idx >> 6] & bit)) {
-			*pp = q->next;
+			unlink_special(pp, q);
 			cleanup_enqueue(q->fn, q->arg);
 			free(q);
 			continue;

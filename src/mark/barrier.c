@@ -70,7 +70,10 @@ void tri_store_slow_(void **slot, const void *value)
 	NO_PREEMPT();
 	struct tri_thread *t = barrier_enter("tri_store");
 	if (t->barrier_on) {
-		shade(t, (uintptr_t)ld_relaxed(slot));
+		/* Acquire: the old value was published by another thread's
+		 * release store, and shading reads its span's metadata
+		 * (mark bits, black range) that thread's sweep wrote. */
+		shade(t, (uintptr_t)ld_acquire(slot));
 		shade(t, (uintptr_t)value);
 	}
 	st_release(slot, (void *)value);
@@ -107,8 +110,8 @@ void *tri_memmove(void *dst, const void *src, size_t n)
 		struct tri_thread *t = barrier_enter("tri_memmove");
 		if (t->barrier_on) {
 			for (size_t i = 0; i < words; i++) {
-				shade(t, (uintptr_t)ld_relaxed(&d[i]));
-				shade(t, (uintptr_t)ld_relaxed(&s[i]));
+				shade(t, (uintptr_t)ld_acquire(&d[i])); /* as tri_store */
+				shade(t, (uintptr_t)ld_acquire(&s[i]));
 			}
 		}
 	}

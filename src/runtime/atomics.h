@@ -16,6 +16,7 @@
 #define st_seq(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define fetch_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define fetch_sub(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+#define fetch_sub_release(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELEASE)
 #define fetch_add_seq(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
 #define fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define fetch_and_seq(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)

@@ -187,6 +187,7 @@ static void free_thread(struct rcu_head *h)
 {
 	struct tri_thread *t = caa_container_of(h, struct tri_thread, rcu);
 	tsan_acquire(&tri_rcu_sync_token);
+	tsan_acquire(t);
 	free(t);
 }
 
@@ -210,6 +211,7 @@ void tri_thread_detach(void)
 	tri_self = &tri_detached_thread;
 	pthread_setspecific(exit_key, NULL);
 	fetch_sub(&tri_stats.threads_attached, 1);
+	tsan_release(t); /* this thread's last writes to t, before free_thread */
 	call_rcu(&t->rcu, free_thread);
 	rcu_unregister_thread();
 	pthread_mutex_unlock(&tri_registry_lock);

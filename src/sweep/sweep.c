@@ -61,7 +61,7 @@ int sweep_span(struct span *s)
 		live[w] = (s->mark_bits[w] | blk) & allocated;
 		dead[w] = allocated & ~live[w];
 	}
-	if (s->specials)
+	if (ld_acquire(&s->specials)) /* written under special_lock, read as a hint */
 		specials_sweep(s, live, dead);
 
 	uint64_t freed = 0, nlive = 0;
