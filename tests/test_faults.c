@@ -962,7 +962,11 @@ static void scenario_spinner(void *arg)
 	static struct blocked_driver d;
 	struct tsup_thread spinner, driver;
 	start_holder_and_driver(&spinner, spinner_main, &intact, &driver, &d);
-	int done = wait_done(&d, 400);
+	/* Until two signals were declined (a loaded machine may take a while
+	 * to get there), the collection cannot finish. */
+	for (int i = 0; i < 1000 && metric("/sched/preempt/declined:signals") < 2; i++)
+		tsup_sleep_ms(10);
+	int done = __atomic_load_n(&d.done, __ATOMIC_SEQ_CST);
 	uint64_t acted = metric("/sched/preempt/acted:signals");
 	uint64_t declined = metric("/sched/preempt/declined:signals");
 	CHILD_CHECK(!done, "a collection finished while a thread computed without a safepoint");
