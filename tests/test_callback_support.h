@@ -79,6 +79,22 @@ static CBS_UNUSED void *cbs_unhide(uintptr_t h)
 	return (void *)(h ^ CBS_HIDE_MASK);
 }
 
+/*
+ * tri_base of the object at hidden address h, hidden again: cbs_hidden_base
+ * (h) == h while the object is allocated, == cbs_hide(NULL) once it is
+ * freed. noinline, and masked both ways, so the object's address is only
+ * ever in this frame, below the test function's, where the next
+ * cbs_collect_* scrubs it. Written inline in a test
+ * (tri_base(cbs_unhide(h))), the address could stay in a spill slot of the
+ * test function's own frame and keep the object alive by chance (seen under
+ * TSan: the finalizer-then-cleanups test waited 10 collections for an
+ * object that only such a stale word still reached).
+ */
+static CBS_UNUSED CBS_NOINLINE uintptr_t cbs_hidden_base(uintptr_t h)
+{
+	return cbs_hide(tri_base(cbs_unhide(h)));
+}
+
 static CBS_UNUSED long cbs_get(const long *c)
 {
 	return __atomic_load_n(c, __ATOMIC_SEQ_CST);
@@ -113,11 +129,11 @@ static CBS_UNUSED void cbs_max(long *c, long v)
 #define cbs_env_long tsup_env_long
 #define cbs_sleep_ms tsup_sleep_ms
 
-/* Wait (polling, in blocking regions) until *c >= want or timeout; returns
- * 1 if reached. */
+/* Wait (polling, in blocking regions) until *c >= want or timeout (scaled
+ * for sanitizer builds: it only bounds the wait); returns 1 if reached. */
 static CBS_UNUSED int cbs_wait_count(const long *c, long want, long timeout_ms)
 {
-	double end = cbs_now() + (double)timeout_ms / 1000.0;
+	double end = cbs_now() + (double)tsup_ms(timeout_ms) / 1000.0;
 	while (cbs_get(c) < want) {
 		if (cbs_now() > end)
 			return 0;
@@ -149,7 +165,7 @@ static CBS_UNUSED int cbs_collect_until(const long *c, long want, int tries)
 	for (int i = 1; i <= tries; i++) {
 		cbs_scrub_stack();
 		tri_collect();
-		ck_assert_int_eq(tri_drain(10000), 0);
+		ck_assert_int_eq(tri_drain(tsup_ms(10000)), 0);
 		if (cbs_get(c) >= want)
 			return i;
 	}
@@ -161,7 +177,7 @@ static CBS_UNUSED void cbs_collect_n(int n)
 	for (int i = 0; i < n; i++) {
 		cbs_scrub_stack();
 		tri_collect();
-		ck_assert_int_eq(tri_drain(10000), 0);
+		ck_assert_int_eq(tri_drain(tsup_ms(10000)), 0);
 	}
 }
 

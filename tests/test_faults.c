@@ -103,7 +103,7 @@ START_TEST(test_injected_commit_failures_give_enomem_and_allocation_recovers)
 	ck_assert_int_eq(small_null, 1);
 	/* the collector keeps working while commits fail */
 	tri_collect();
-	ck_assert_int_eq(tri_drain(5000), 0);
+	ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
 	tri_collect();
 	/* failures stop: allocation works again, memory is usable */
 	tri_debug_fail_mmap(0);
@@ -143,7 +143,7 @@ START_TEST(test_exhausted_heap_reserve_gives_enomem_and_freeing_makes_room)
 	for (int i = 0; i < n; i += 2)
 		tri_store(&keep[i], NULL);
 	tri_collect();
-	ck_assert_int_eq(tri_drain(5000), 0);
+	ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
 	int again = 0;
 	for (int i = 0; i < n; i += 2) {
 		char *p = tri_alloc(MB);
@@ -465,7 +465,7 @@ static void scenario_pthread_exit(void *arg)
 	long *count = cleanup ? &cln_ran : &fin_ran;
 	for (int i = 0; i < 10 && __atomic_load_n(count, __ATOMIC_SEQ_CST) < 30; i++) {
 		tri_collect();
-		int r = tri_drain(5000);
+		int r = tri_drain(tsup_ms(5000));
 		CHILD_CHECK(r == 0, "tri_drain returned %d", r);
 	}
 	CHILD_CHECK(*count == 30, "%ld of 30 later %s ran", *count, cleanup ? "cleanups" : "finalizers");
@@ -475,10 +475,10 @@ static void scenario_pthread_exit(void *arg)
 	long want_c = cln_ran + 1, want_f = fin_ran + 1;
 	for (int i = 0; i < 10 && (cln_ran < want_c || fin_ran < want_f); i++) {
 		tri_collect();
-		CHILD_CHECK(tri_drain(5000) == 0, "tri_drain");
+		CHILD_CHECK(tri_drain(tsup_ms(5000)) == 0, "tri_drain");
 	}
 	CHILD_CHECK(cln_ran == want_c && fin_ran == want_f, "callbacks stopped after pthread_exit");
-	CHILD_CHECK(tri_drain(1000) == 0, "final drain");
+	CHILD_CHECK(tri_drain(tsup_ms(1000)) == 0, "final drain");
 	_exit(0);
 }
 

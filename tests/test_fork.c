@@ -6,8 +6,20 @@
  * cleanups (it exits 0 only if all of them ran); the parent must go on
  * unharmed (its churn, collections and own finalizers keep running).
  * Both the main thread and a helper thread are used as the forking thread.
+ *
+ * Under ThreadSanitizer only the parent side is checked (the prepare and
+ * parent handlers, their lock order against threads attaching meanwhile,
+ * the parent going on): TSan does not support threads in the child of a
+ * multithreaded process. By default it kills a child that starts one
+ * (die_after_fork), and with die_after_fork=0 GCC 12's runtime aborts
+ * ("dup thread with used id", exit 66) when a new thread reuses a dead
+ * parent thread's id - and the child must start threads (fork's child
+ * handler restarts the collector's). The children are checked in every
+ * other build (make check, and scripts/sanitize asan).
  */
 #include "test_support.h"
+
+#define CHILDREN_CHECKED (!TSUP_TSAN)
 
 static volatile int stop;
 static long parent_fin, parent_cln;
@@ -96,7 +108,12 @@ static void *child_thread(void *arg)
  * failed (0: everything ran). */
 static __attribute__((noreturn)) void child_main(void)
 {
-	alarm(8); /* never hang the test on a deadlocked child (SIGALRM) */
+	/* Never hang the test on a deadlocked child: SIGALRM kills it. The
+	 * default action must be restored first: the child inherits Check's
+	 * SIGALRM handler, which kills the whole process group - the test
+	 * process included, reported as "Received signal 9". */
+	signal(SIGALRM, SIG_DFL);
+	alarm((unsigned)(8 * tsup_time_scale()));
 	long f0 = __atomic_load_n(&child_fin, __ATOMIC_SEQ_CST);
 	long c0 = __atomic_load_n(&child_cln, __ATOMIC_SEQ_CST);
 	for (int k = 0; k < 4; k++)
@@ -114,7 +131,7 @@ static __attribute__((noreturn)) void child_main(void)
 	for (int i = 0; i < 20; i++) {
 		tsup_scrub_stack();
 		tri_collect();
-		if (tri_drain(5000) != 0)
+		if (tri_drain(tsup_ms(5000)) != 0)
 			_exit(11);
 		if (__atomic_load_n(&child_fin, __ATOMIC_SEQ_CST) - f0 >= want &&
 		    __atomic_load_n(&child_cln, __ATOMIC_SEQ_CST) - c0 >= want)
@@ -189,32 +206,33 @@ static void run_fork_test(int from_helper)
 	long pf = __atomic_load_n(&parent_fin, __ATOMIC_SEQ_CST) - pf0;
 	printf("fork from %s: %d/%d children ok in %.2f s; parent: %llu cycles, %ld finalizers, %ld cleanups ran meanwhile\n",
 	       from_helper ? "a helper thread" : "the main thread", r->ok, r->rounds, dt,
-	       (unsigned long long)cycles, pf, parent_cln);
+	       (unsigned long long)cycles, pf, tsup_count(&parent_cln));
 	for (int i = 0; i < r->rounds && i < 256; i++)
 		if (r->status[i])
 			printf("  child %d: status 0x%x\n", i, r->status[i]);
 	fflush(stdout);
-	for (int i = 0; i < r->rounds && i < 256; i++)
+	for (int i = 0; CHILDREN_CHECKED && i < r->rounds && i < 256; i++)
 		ck_assert_msg(WIFEXITED(r->status[i]) && WEXITSTATUS(r->status[i]) == 0,
 			      "child %d: status 0x%x (exit %d / signal %d; exit 11: drain timed out, 12: finalizers missing, 13: cleanups missing, 14: alloc failed)",
 			      i, r->status[i], WIFEXITED(r->status[i]) ? WEXITSTATUS(r->status[i]) : -1,
 			      WIFSIGNALED(r->status[i]) ? WTERMSIG(r->status[i]) : 0);
-	ck_assert_int_eq(r->ok, r->rounds);
+	if (CHILDREN_CHECKED)
+		ck_assert_int_eq(r->ok, r->rounds);
 	ck_assert_uint_gt(cycles, 0);
 	/* the parent's own finalizers and cleanups still run after all forks */
-	stop = 0;
-	long f1 = __atomic_load_n(&parent_fin, __ATOMIC_SEQ_CST);
-	long c1 = __atomic_load_n(&parent_cln, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&stop, 0, __ATOMIC_SEQ_CST);
+	long f1 = tsup_count(&parent_fin);
+	long c1 = tsup_count(&parent_cln);
 	tsup_run_in_thread(churner_once_thread, NULL);
 	for (int i = 0; i < 20; i++) {
 		tsup_scrub_stack();
 		tri_collect();
-		ck_assert_int_eq(tri_drain(5000), 0);
-		if (parent_fin - f1 >= 16 && parent_cln - c1 >= 16)
+		ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
+		if (tsup_count(&parent_fin) - f1 >= 16 && tsup_count(&parent_cln) - c1 >= 16)
 			break;
 	}
-	ck_assert_int_ge(parent_fin - f1, 16);
-	ck_assert_int_ge(parent_cln - c1, 16);
+	ck_assert_int_ge(tsup_count(&parent_fin) - f1, 16);
+	ck_assert_int_ge(tsup_count(&parent_cln) - c1, 16);
 	free(r);
 }
 

@@ -10,7 +10,11 @@
  *  - cleanup callbacks that set a flag or bump a counter (malloc'd args,
  *    invisible to the collector), and tsup_collect_until (retry collect +
  *    drain a few times before declaring that something was not collected);
- *  - tsup_env_long: numeric knobs from the environment (make stress).
+ *  - tsup_env_long: numeric knobs from the environment (make stress);
+ *  - sanitizer builds: TSUP_SANITIZER, tsup_time_scale / tsup_ms (test
+ *    deadlines and, through CK_TIMEOUT_MULTIPLIER, Check's timeouts scale
+ *    with the instrumented build's slowdown), tsup_heap_resident_bytes and
+ *    tsup_malloc_bytes (memory measures that exclude a sanitizer's shadow).
  * Everything is static: each test binary includes this header once.
  */
 #ifndef TRI_TEST_SUPPORT_H
@@ -18,6 +22,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +38,78 @@
 #include <unistd.h>
 
 #define TSUP_UNUSED __attribute__((unused))
+
+/* ---------------------------------------------------------------- */
+/* Sanitizer builds                                                  */
+/* ---------------------------------------------------------------- */
+
+/* TSUP_SANITIZER: 1 in a sanitizer build (GCC defines __SANITIZE_*__,
+ * clang answers __has_feature), TSUP_SANITIZER_NAME which one, TSUP_TSAN 1
+ * under ThreadSanitizer. */
+#if defined(__SANITIZE_THREAD__)
+#define TSUP_SANITIZER_NAME "thread"
+#elif defined(__SANITIZE_ADDRESS__)
+#define TSUP_SANITIZER_NAME "address"
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSUP_SANITIZER_NAME "thread"
+#elif __has_feature(address_sanitizer)
+#define TSUP_SANITIZER_NAME "address"
+#endif
+#endif
+#ifdef TSUP_SANITIZER_NAME
+#define TSUP_SANITIZER 1
+#define TSUP_TSAN (TSUP_SANITIZER_NAME[0] == 't')
+/* The sanitizer runtimes' allocator statistics (sanitizer/allocator_interface.h). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#define TSUP_SANITIZER 0
+#define TSUP_SANITIZER_NAME "none"
+#define TSUP_TSAN 0
+#endif
+
+/*
+ * How much slower than a normal build this one runs: TRI_TEST_TIME_SCALE
+ * if set, else 4 under ASan+UBSan (measured 3-5x with --enable-debug),
+ * 8 under TSan (5-15x), 1 otherwise. Deadlines that only guard against a
+ * hang (a drain timeout, a child's alarm, a time budget for a fixed amount
+ * of work) are multiplied by it; what the tests assert about the collector
+ * (what is collected, what runs, in which order, memory bounds) is not.
+ */
+static TSUP_UNUSED long tsup_time_scale(void)
+{
+	const char *v = getenv("TRI_TEST_TIME_SCALE");
+	if (v && *v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (!*end && n > 0)
+			return n;
+	}
+	if (!TSUP_SANITIZER)
+		return 1;
+	return TSUP_TSAN ? 8 : 4;
+}
+
+/* A deadline of ms milliseconds in this build. */
+static TSUP_UNUSED long tsup_ms(long ms)
+{
+	return ms * tsup_time_scale();
+}
+
+/*
+ * Check's per-test timeouts scale the same way: Check multiplies every
+ * timeout by CK_TIMEOUT_MULTIPLIER, read when a test case is created, so it
+ * is set (unless the environment already sets it) before main.
+ */
+static __attribute__((constructor)) void tsup_scale_check_timeouts(void)
+{
+	long k = tsup_time_scale();
+	if (k > 1 && !getenv("CK_TIMEOUT_MULTIPLIER")) {
+		char buf[24];
+		snprintf(buf, sizeof buf, "%ld", k);
+		setenv("CK_TIMEOUT_MULTIPLIER", buf, 0);
+	}
+}
 
 /* ---------------------------------------------------------------- */
 /* Child processes with captured stderr                              */
@@ -108,6 +186,87 @@ static TSUP_UNUSED uint64_t tsup_rss_bytes(void)
 	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
 	fclose(f);
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Resident bytes of the heap's address range: the sum of the Rss (from
+ * /proc/self/smaps) of the mappings inside the heap's reservation, found
+ * from p, a pointer into the heap, and reserve, the heap_reserve it was
+ * initialised with. The reservation is one PROT_NONE mapping, split as
+ * parts of it are committed from its start; its uncommitted top is the
+ * first PROT_NONE mapping at or above p, which ends where the reservation
+ * ends. Unlike process RSS this counts neither a sanitizer's shadow memory
+ * nor its allocator (both at fixed addresses far from the heap), so in a
+ * sanitizer build it still measures what the collector keeps resident:
+ * pages in use, and pages it says it returned to the OS but did not.
+ */
+static TSUP_UNUSED uint64_t tsup_heap_resident_bytes(const void *p, uint64_t reserve)
+{
+	enum { MAXMAP = 8192 };
+	static struct tsup_map {
+		uintptr_t lo, hi;
+		uint64_t rss;
+		int anon, noaccess;
+	} maps[MAXMAP];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		uintptr_t lo, hi;
+		char perms[8];
+		int name_at = 0;
+		unsigned long kb;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %*s %*s %*s%n", &lo, &hi, perms, &name_at) >= 3 &&
+		    name_at > 0) {
+			ck_assert_int_lt(n, MAXMAP);
+			const char *name = line + name_at;
+			while (*name == ' ')
+				name++;
+			maps[n].lo = lo;
+			maps[n].hi = hi;
+			maps[n].rss = 0;
+			maps[n].anon = *name == '\n' || *name == 0;
+			maps[n].noaccess = !strncmp(perms, "---", 3);
+			n++;
+		} else if (n > 0 && sscanf(line, "Rss: %lu kB", &kb) == 1) {
+			maps[n - 1].rss = (uint64_t)kb << 10;
+		}
+	}
+	fclose(f);
+	int at = 0;
+	while (at < n && !(maps[at].lo <= (uintptr_t)p && (uintptr_t)p < maps[at].hi))
+		at++;
+	ck_assert_msg(at < n && maps[at].anon, "%p is not in an anonymous mapping", p);
+	while (!maps[at].noaccess) {
+		ck_assert_msg(at + 1 < n && maps[at + 1].anon && maps[at + 1].lo == maps[at].hi,
+			      "no uncommitted heap reservation above %p", p);
+		at++;
+	}
+	uintptr_t end = maps[at].hi, base = end - (uintptr_t)reserve;
+	uint64_t sum = 0;
+	int base_found = 0;
+	for (int i = 0; i < n; i++) {
+		if (maps[i].lo == base)
+			base_found = 1;
+		if (maps[i].lo >= base && maps[i].hi <= end)
+			sum += maps[i].rss;
+	}
+	ck_assert_msg(base_found, "no mapping starts at the heap's base %#" PRIxPTR " (end %#" PRIxPTR
+		      " less heap_reserve %" PRIu64 ")", base, end, reserve);
+	return sum;
+}
+
+/* Bytes the process has malloc'd and not freed (the sanitizer allocator's
+ * count in a sanitizer build, glibc's otherwise). */
+static TSUP_UNUSED uint64_t tsup_malloc_bytes(void)
+{
+#if TSUP_SANITIZER
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+#endif
 }
 
 static TSUP_UNUSED uint64_t tsup_metric(const char *name)
@@ -238,7 +397,7 @@ static TSUP_UNUSED int tsup_collect_until_count(const long *counter, long want, 
 {
 	for (int i = 1; i <= tries; i++) {
 		tri_collect();
-		ck_assert_int_eq(tri_drain(5000), 0);
+		ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
 		if (tsup_count(counter) >= want)
 			return i;
 	}
@@ -249,7 +408,7 @@ static TSUP_UNUSED int tsup_collect_until_flag(const int *flag, int tries)
 {
 	for (int i = 1; i <= tries; i++) {
 		tri_collect();
-		ck_assert_int_eq(tri_drain(5000), 0);
+		ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
 		if (tsup_flag(flag))
 			return i;
 	}
