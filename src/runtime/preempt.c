@@ -185,17 +185,9 @@ static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, vo
 	errno = saved_errno;
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define TRI_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TRI_TSAN 1
-#endif
-#endif
-
 void preempt_init(void)
 {
-#ifdef TRI_TSAN
+#ifdef TRI_TSAN /* configure --enable-sanitizer=thread */
 	/* ThreadSanitizer defers an asynchronous signal to the thread's next
 	 * intercepted call, and a thread blocked in read() makes none: the
 	 * handler would never run when it is needed. Off in TSan builds. */
