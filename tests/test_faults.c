@@ -1062,20 +1062,20 @@ static Suite *faults_suite(void)
 	tcase_add_test(cb, test_cleanup_calling_pthread_exit_is_reported_and_later_cleanups_run);
 	suite_add_tcase(s, cb);
 
-#if defined(__SANITIZE_THREAD__)
 	/* The library turns preemption off under ThreadSanitizer, which
 	 * defers asynchronous signals (src/runtime/preempt.c). */
-	fprintf(stderr, "test_faults: ThreadSanitizer build: the preemption tests are skipped\n");
-#else
-	tcase_add_test(cb, test_finalizer_blocked_forever_without_blocking_region_does_not_stop_collections);
-	TCase *pre = tcase_create("preempt");
-	tcase_set_timeout(pre, 60);
-	tcase_add_test(pre, test_thread_blocked_in_read_without_blocking_region_is_preempted_and_its_stack_roots_survive);
-	tcase_add_test(pre, test_preempt_ms_off_leaves_collections_waiting_for_a_blocked_thread);
-	tcase_add_test(pre, test_thread_computing_without_safepoints_is_not_acted_on_by_a_signal);
-	tcase_add_test(pre, test_program_signal_handler_still_receives_its_sigurg);
-	suite_add_tcase(s, pre);
-#endif
+	if (TSUP_TSAN) {
+		fprintf(stderr, "test_faults: ThreadSanitizer build: the preemption tests are skipped\n");
+	} else {
+		tcase_add_test(cb, test_finalizer_blocked_forever_without_blocking_region_does_not_stop_collections);
+		TCase *pre = tcase_create("preempt");
+		tcase_set_timeout(pre, 60);
+		tcase_add_test(pre, test_thread_blocked_in_read_without_blocking_region_is_preempted_and_its_stack_roots_survive);
+		tcase_add_test(pre, test_preempt_ms_off_leaves_collections_waiting_for_a_blocked_thread);
+		tcase_add_test(pre, test_thread_computing_without_safepoints_is_not_acted_on_by_a_signal);
+		tcase_add_test(pre, test_program_signal_handler_still_receives_its_sigurg);
+		suite_add_tcase(s, pre);
+	}
 
 	TCase *mis = tcase_create("misuse");
 	tcase_set_timeout(mis, 20);
