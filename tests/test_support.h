@@ -68,6 +68,18 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #define TSUP_TSAN 0
 #endif
 
+/* TSUP_VALGRIND(): running under valgrind (scripts/valgrind-check), where
+ * the process's RSS and malloc statistics are valgrind's own. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define TSUP_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef TSUP_VALGRIND
+#define TSUP_VALGRIND() 0
+#endif
+
 /*
  * How much slower than a normal build this one runs: TRI_TEST_TIME_SCALE
  * if set, else 4 under ASan+UBSan (measured 3-5x with --enable-debug),

@@ -2,6 +2,7 @@
  * central.c - central span lists (see central.h).
  */
 #include "alloc/central.h"
+#include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
 #include "runtime/runtime.h"
 #include "sweep/sweep.h"
@@ -110,12 +111,19 @@ static struct span *new_span(unsigned sc)
 		return NULL;
 	span_init_small(s, sc);
 	s->swept_cycle = ld_seq(&tri_rt.sweep_cycle);
+	size_t bytes = (size_t)s->npages * TRI_PAGE_SIZE;
+	/* Free pages are NOACCESS under memcheck (alloc/memcheck.h): open them
+	 * for the clearing, then close every slot until it is allocated. */
+	if (TRI_VG)
+		TRI_VG_UNDEFINED((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison) {
 		if (tri_rt.opt.poison)
-			sweep_poison((void *)s->base, (size_t)s->npages * TRI_PAGE_SIZE);
+			sweep_poison((void *)s->base, bytes);
 		else
-			memset((void *)s->base, 0, (size_t)s->npages * TRI_PAGE_SIZE);
+			memset((void *)s->base, 0, bytes);
 	}
+	if (TRI_VG)
+		TRI_VG_NOACCESS((void *)s->base, bytes);
 	span_publish(s);
 	return s;
 }

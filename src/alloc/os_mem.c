@@ -2,6 +2,7 @@
  * os_mem.c - mmap/madvise wrappers and the mmap fault injector.
  */
 #include "alloc/os_mem.h"
+#include "alloc/memcheck.h"
 #include "runtime/runtime.h"
 #include <sys/mman.h>
 
@@ -15,9 +16,15 @@ void tri_debug_fail_mmap(int n)
 	st_seq(&fail_commits, n);
 }
 
+/* Under valgrind, where the kernel would put it natively: valgrind places
+ * mappings low and cannot fit 64 GiB there (alloc/memcheck.h). A hint, not
+ * MAP_FIXED: if the range is taken, mmap picks another. */
+#define VG_ARENA_END 0x7e0000000000ull
+
 void *os_reserve(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *hint = TRI_VG && size < VG_ARENA_END / 2 ? (void *)(uintptr_t)(VG_ARENA_END - size) : NULL;
+	void *p = mmap(hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

@@ -5,12 +5,16 @@
  * span structs racily and validate what they find.
  */
 #include "alloc/page_heap.h"
+#include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "runtime/runtime.h"
 #include <errno.h>
 #include <string.h>
 
 struct tri_heap tri_heap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+#ifdef HAVE_VALGRIND_VALGRIND_H
+int tri_on_valgrind; /* alloc/memcheck.h */
+#endif
 
 #define NBUCKETS 128 /* bucket n holds runs of n pages; bucket 0 runs >= 128 */
 #define GROW_PAGES 512 /* commit the arena 4 MiB at a time */
@@ -23,6 +27,7 @@ static uint64_t free_bytes, released_bytes; /* page heap lock */
 
 int page_heap_init(size_t reserve)
 {
+	TRI_VG_INIT();
 	reserve &= ~(TRI_PAGE_SIZE - 1);
 	void *base = os_reserve(reserve);
 	if (!base)

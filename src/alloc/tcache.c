@@ -4,6 +4,7 @@
 #include "alloc/tcache.h"
 #include "runtime/preempt.h"
 #include "alloc/central.h"
+#include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
 #include "runtime/handshake.h"
 #include "runtime/pacer.h"
@@ -16,15 +17,25 @@
 struct span tri_empty_span = {.state = SPAN_UNUSED};
 char tri_zerobase[16] __attribute__((aligned(16)));
 
+/* The slow path's allocation from a span. Under valgrind (alloc/memcheck.h)
+ * the object becomes a memcheck block before freeindex shows it to a
+ * marker, and alloc_cache is left empty, so that the next allocation takes
+ * the slow path too (span_refill_cache refills from freeindex) and is
+ * registered: the fast path carries no client request. */
 static inline void *alloc_from(struct span *s)
 {
 	uint64_t c = s->alloc_cache;
 	if (likely(c != 0)) {
 		unsigned bit = (unsigned)__builtin_ctzll(c);
 		uint32_t idx = s->freeindex + bit;
+		void *p = (void *)(s->base + (uintptr_t)idx * s->elemsize);
+		if (TRI_VG) {
+			TRI_VG_ALLOC(p, s->elemsize);
+			c = 0;
+		}
 		s->alloc_cache = (c >> bit) >> 1;
 		st_relaxed(&s->freeindex, idx + 1);
-		return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+		return p;
 	}
 	return NULL;
 }
@@ -150,6 +161,10 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 			return out_of_memory();
 	}
 	span_init_large(s, noscan);
+	/* A memcheck block before the poison check and the zeroing read and
+	 * write it (free pages are NOACCESS), and before span_publish. */
+	if (TRI_VG)
+		TRI_VG_ALLOC((void *)s->base, bytes);
 	/* The one object is allocated already (freeindex 1): the range starts
 	 * at 0. (Starting it at freeindex left it empty, and a large object
 	 * allocated black was freed by the sweep: perf/gcbench's array.) */

@@ -2,6 +2,7 @@
  * checkmark.c - the checkmark verification (see checkmark.h).
  */
 #include "mark/checkmark.h"
+#include "alloc/memcheck.h"
 #include "alloc/special.h"
 #include "cleanup/cleanup.h"
 #include "final/finalizer.h"
@@ -60,11 +61,16 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 		cm_push(obj);
 }
 
+/* Conservative like scan_range: under valgrind each word is declared
+ * defined on its copy (alloc/memcheck.h); the world is stopped, so the
+ * per-word branch costs nothing that matters. */
 TRI_NO_SANITIZE static void cm_range(uintptr_t lo, uintptr_t hi, const char *from, bool lenient)
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
-	for (uintptr_t a = lo; a + 8 <= hi; a += 8)
-		cm_mark(*(uintptr_t *)a, from, lenient);
+	for (uintptr_t a = lo; a + 8 <= hi; a += 8) {
+		uintptr_t v = *(uintptr_t *)a;
+		cm_mark(TRI_VG ? tri_vg_defined_word(v) : v, from, lenient);
+	}
 }
 
 static void root_visit(uintptr_t lo, uintptr_t hi, void *ctx)

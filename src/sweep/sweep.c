@@ -3,6 +3,7 @@
  */
 #include "sweep/sweep.h"
 #include "alloc/central.h"
+#include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
 #include "alloc/special.h"
 #include "runtime/probes.h"
@@ -74,6 +75,9 @@ int sweep_span(struct span *s)
 				sweep_poison(obj, s->elemsize); /* large ones too: reuse checks them */
 			else if (s->cls != 0)
 				memset(obj, 0, s->elemsize);
+			/* From here a use of the object is a memcheck error. */
+			if (TRI_VG)
+				TRI_VG_FREE(obj);
 			freed++;
 		}
 	}
