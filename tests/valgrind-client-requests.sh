@@ -9,8 +9,9 @@
 #
 # Run by `make check` from the top build directory (and by
 # scripts/valgrind-check). Exit status (automake): 0 pass, 1 fail, 77 skip
-# (no valgrind, or the library was configured without <valgrind/valgrind.h>
-# so the requests compile to nothing by design), 99 hard error.
+# (no valgrind, a sanitizer build, or the library was configured without
+# <valgrind/valgrind.h> so the requests compile to nothing by design), 99
+# hard error.
 builddir=${TRI_BUILDDIR:-.}
 config="$builddir/config.h"
 prog="$builddir/tests/valgrind_uaf"
@@ -22,6 +23,12 @@ fi
 if [ ! -f "$config" ] || [ ! -x "$prog" ]; then
 	echo "ERROR: $config or $prog missing; run from the top build directory after make"
 	exit 99
+fi
+# A sanitizer build (scripts/sanitize) cannot run under valgrind: the
+# sanitizer runtimes refuse to start there.
+if grep -q '^SAN_CFLAGS = -fsanitize' "$builddir/Makefile" 2>/dev/null; then
+	echo "SKIP: sanitizer build (ASan/TSan do not run under valgrind)"
+	exit 77
 fi
 if ! grep -q '^#define HAVE_VALGRIND_VALGRIND_H 1' "$config"; then
 	echo "SKIP: built without <valgrind/valgrind.h> (install valgrind and reconfigure)"
