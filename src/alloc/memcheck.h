@@ -63,6 +63,7 @@ extern int tri_on_valgrind;
 #define TRI_VG_FREE(p) VALGRIND_FREELIKE_BLOCK((p), 0)
 #define TRI_VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #define TRI_VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define TRI_VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
 
 /* A conservatively scanned word, declared defined on the scanner's copy
  * (the memory it came from keeps its state). */
@@ -78,6 +79,7 @@ static inline uintptr_t tri_vg_defined_word(uintptr_t v)
 #define TRI_VG_FREE(p) ((void)(p))
 #define TRI_VG_NOACCESS(p, n) ((void)(p), (void)(n))
 #define TRI_VG_UNDEFINED(p, n) ((void)(p), (void)(n))
+#define TRI_VG_DEFINED(p, n) ((void)(p), (void)(n))
 static inline uintptr_t tri_vg_defined_word(uintptr_t v)
 {
 	return v;

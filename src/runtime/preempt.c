@@ -62,6 +62,7 @@
  * handshake.c's wait loop (preempt_poke).
  */
 #include "runtime/preempt.h"
+#include "alloc/memcheck.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/thread.h"
@@ -147,7 +148,7 @@ static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv,
 	if (!(t->stack_lo < here && here < sp && sp < t->stack_hi))
 		return false;
 	for (uintptr_t *w = (uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < t->stack_hi; w++)
-		if (*w == trampoline)
+		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline) /* dead slots too */
 			return false;
 	return true;
 }
@@ -176,6 +177,15 @@ static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, vo
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
 	if (at_async_safe_point(t, ucv, (uintptr_t)__builtin_return_address(0), here)) {
 		fetch_add(&tri_stats.preempt_acted, 1);
+		/* valgrind builds the signal frame below the interrupted
+		 * function's red zone and marks the space between them
+		 * inaccessible; the stack scans (ours, or the checkmark's while
+		 * we are stopped here) read every word up from this frame. */
+		if (TRI_VG) {
+			uintptr_t pc, sp;
+			interrupted_context(ucv, &pc, &sp);
+			TRI_VG_DEFINED((void *)here, sp - here);
+		}
 		tri_nopreempt++;
 		safepoint_slow(t);
 		tri_nopreempt--;
