@@ -3,7 +3,9 @@
  *
  * Threads mutate a shared random graph through tri_store (a registered root
  * array of slots, nodes with four edges and a checksum), attach and detach
- * (each worker retires and is replaced now and then), block and unblock,
+ * (each worker retires and is replaced now and then), block and unblock
+ * (inside blocking regions, and half the time in a 3 ms sleep without one,
+ * which the collector preempts with a signal, src/runtime/preempt.c),
  * register finalizers and cleanups (some cleanups stopped, some finalizers
  * re-armed, some resurrecting their object into a root), and call
  * tri_collect at random, with debug=checkmark+poison on. Every callback
