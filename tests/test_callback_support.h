@@ -151,12 +151,7 @@ static CBS_UNUSED uint64_t cbs_metric(const char *name)
 }
 
 /* Overwrite a chunk of this thread's stack below the caller. */
-static CBS_UNUSED CBS_NOINLINE void cbs_scrub_stack(void)
-{
-	volatile char buf[16384];
-	memset((char *)buf, 0, sizeof buf);
-	__asm__ __volatile__("" : : "r"(buf) : "memory");
-}
+#define cbs_scrub_stack tsup_scrub_stack
 
 /* Collect and drain up to `tries` times until *c >= want; returns the
  * number of collections needed, 0 if never reached. */
@@ -181,19 +176,23 @@ static CBS_UNUSED void cbs_collect_n(int n)
 	}
 }
 
+/* A death-test scenario: build the callback's object on a helper thread
+ * (no stale copy on this stack), then collect and drain until the callback
+ * has run and, by the test's design, aborted the process. */
+static CBS_UNUSED void cbs_build_then_collect(void *(*build)(void *))
+{
+	tri_init(NULL);
+	cbs_run_in_thread(build, NULL);
+	for (int i = 0; i < 10; i++) {
+		cbs_scrub_stack();
+		tri_collect();
+		tri_drain(2000);
+	}
+}
+
 /* ---------------------------------------------------------------- */
 /* Checksummed contents                                              */
 /* ---------------------------------------------------------------- */
-
-static CBS_UNUSED uint64_t cbs_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
 
 /* Fill n bytes (n multiple of 8) with words derived from seed; the words
  * have the top bit set so they are never mistaken for heap pointers. */
@@ -201,7 +200,7 @@ static CBS_UNUSED void cbs_fill(void *p, size_t n, uint64_t seed)
 {
 	uint64_t *w = p;
 	for (size_t i = 0; i < n / 8; i++)
-		w[i] = cbs_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull;
+		w[i] = tsup_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull;
 }
 
 /* 1 if the fill is intact. */
@@ -209,7 +208,7 @@ static CBS_UNUSED int cbs_check_fill(const void *p, size_t n, uint64_t seed)
 {
 	const uint64_t *w = p;
 	for (size_t i = 0; i < n / 8; i++)
-		if (w[i] != (cbs_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull))
+		if (w[i] != (tsup_mix(seed * 0x9e3779b97f4a7c15ull + i) | 0x8000000000000001ull))
 			return 0;
 	return 1;
 }

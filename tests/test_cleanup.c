@@ -169,13 +169,7 @@ static void *build_drain_cleanup(void *a)
 static void scenario_drain_in_cleanup(void *a)
 {
 	(void)a;
-	tri_init(NULL);
-	cbs_run_in_thread(build_drain_cleanup, NULL);
-	for (int i = 0; i < 10; i++) {
-		cbs_scrub_stack();
-		tri_collect();
-		tri_drain(2000);
-	}
+	cbs_build_then_collect(build_drain_cleanup);
 }
 
 START_TEST(test_drain_called_from_cleanup_aborts_with_message)

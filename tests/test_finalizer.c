@@ -157,13 +157,7 @@ static void *build_drain_obj(void *a)
 static void scenario_drain_in_finalizer(void *a)
 {
 	(void)a;
-	tri_init(NULL);
-	cbs_run_in_thread(build_drain_obj, NULL);
-	for (int i = 0; i < 10; i++) {
-		cbs_scrub_stack();
-		tri_collect();
-		tri_drain(2000);
-	}
+	cbs_build_then_collect(build_drain_obj);
 }
 
 START_TEST(test_drain_called_from_finalizer_aborts_with_message)
