@@ -2,11 +2,13 @@
 # core.mk: allocator and collector (foundation, concurrent collector).
 # callbacks.mk: finalizers and cleanups.
 # reliability.mk: model-based test, fault injection, fork.
+# correctness.mk: regression tests of the correctness defects (issue 14).
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/callbacks.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/probes.mk
 include $(srcdir)/tests/valgrind.mk
+include $(srcdir)/tests/correctness.mk
 
 # The README's example, built and run as a test.
 check_PROGRAMS += examples/hello

@@ -155,6 +155,17 @@ static void run_cycle(uint64_t n, bool forced)
 	/* 6. Marking is over. */
 	st_seq(&tri_rt.mark_enabled, 0);
 	mark_gate_close();
+	/* A marker that entered the gate after round B but before the close
+	 * names only marked objects (section 8), except a range registered or a
+	 * thread attached in that instant (mark/roots.c, runtime/thread.c),
+	 * whose scan may have greyed an object no one would scan: drain what is
+	 * left, which is safe until central_sweep_start (docs/design.md 20). */
+	if (!grey_queue_idle()) {
+		struct gcwork lw;
+		gcwork_init(&lw, true);
+		mark_drain(&lw, 0);
+		gcwork_dispose(&lw);
+	}
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)

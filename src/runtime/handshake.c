@@ -43,14 +43,6 @@ static void backoff(unsigned spins)
 	}
 }
 
-static void __attribute__((noinline)) scan_own_stack(struct tri_thread *t, struct gcwork *w)
-{
-	uintptr_t regs[8];
-	__builtin_unwind_init();
-	thread_save_regs(regs);
-	scan_range((uintptr_t)regs, t->stack_hi, w);
-}
-
 static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
@@ -71,7 +63,7 @@ static void run_action(struct tri_thread *t, int a, bool on_behalf)
 		if (on_behalf)
 			scan_saved_stack(t, &w);
 		else
-			scan_own_stack(t, &w);
+			thread_scan_own_stack(t, &w);
 		gcwork_dispose(&w);
 		wbuf_flush(t);
 		break;

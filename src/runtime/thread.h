@@ -112,6 +112,10 @@ static inline struct tri_thread *thread_require(const char *fn)
 void thread_attach_internal(void);
 /* Save callee-saved registers into regs[] (x86-64 and aarch64). */
 void thread_save_regs(uintptr_t *regs);
+/* The calling thread scans its own registers and stack (from this call's
+ * frame up to stack_hi) into w. */
+struct gcwork;
+void thread_scan_own_stack(struct tri_thread *t, struct gcwork *w);
 /* The calling thread's stack: [*lo, *hi). */
 void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 #endif
