@@ -373,6 +373,136 @@ START_TEST(test_memmove_matches_memmove_while_marking)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* 4. debug=checkmark with a thread busy in malloc                   */
+/* ---------------------------------------------------------------- */
+
+struct mallocer {
+	int stop; /* atomic */
+	long rounds;
+};
+
+/* Attached and RUNNING, almost always inside malloc or free: the checkmark
+ * stop parks it there through the preemption signal, possibly holding the
+ * (only) arena's lock. */
+static void *mallocer_main(void *arg)
+{
+	struct mallocer *m = arg;
+	void *keep[64] = {0};
+	for (unsigned i = 0; !__atomic_load_n(&m->stop, __ATOMIC_RELAXED); i++) {
+		free(keep[i & 63]);
+		keep[i & 63] = malloc(16 + (i * 37) % 4000);
+		m->rounds++;
+	}
+	for (int i = 0; i < 64; i++)
+		free(keep[i]);
+	return NULL;
+}
+
+struct collector_loop {
+	int n, done; /* done: atomic */
+};
+
+static void *collect_n_main(void *arg)
+{
+	struct collector_loop *c = arg;
+	for (int i = 0; i < c->n; i++)
+		tri_collect();
+	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Not attached, so a stopped world does not stop it: if *done is not set
+ * within 20 s (times the build's slowdown), report the hang and exit. */
+static void *hang_watchdog_main(void *arg)
+{
+	int *done = arg;
+	double t0 = tsup_now();
+	while (!__atomic_load_n(done, __ATOMIC_SEQ_CST)) {
+		if (tsup_now() - t0 > tsup_ms(20000) / 1000.0) {
+			fprintf(stderr, "checkmark cycles did not finish in 20 s with a thread busy in malloc: "
+					"the stopped world is waiting in malloc\n");
+			_exit(3);
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
+/*
+ * One malloc arena (MALLOC_ARENA_MAX=1) and a thread busy in malloc: before
+ * the fix the first checkmark's calloc, with the world stopped, waited for
+ * the arena lock the parked thread held, and the program hung. The deadline
+ * only guards against that hang.
+ */
+START_TEST(test_checkmark_finishes_while_a_thread_is_busy_in_malloc)
+{
+	ck_assert_int_eq(mallopt(M_ARENA_MAX, 1), 1);
+	ck_assert_int_eq(tri_init("gc_percent=off,debug=checkmark"), 0);
+	struct mallocer m = {0};
+	struct collector_loop c = {.n = 20};
+	struct tsup_thread mt, ct;
+	tsup_spawn(&mt, mallocer_main, &m);
+	while (!__atomic_load_n(&m.rounds, __ATOMIC_RELAXED))
+		tsup_sleep_ms(1);
+	pthread_t wd;
+	ck_assert_int_eq(pthread_create(&wd, NULL, hang_watchdog_main, &c.done), 0);
+	tsup_spawn(&ct, collect_n_main, &c);
+	tsup_join(&ct);
+	pthread_join(wd, NULL);
+	__atomic_store_n(&m.stop, 1, __ATOMIC_SEQ_CST);
+	tsup_join(&mt);
+	ck_assert_uint_gt(metric("/sched/preempt/acted:signals"), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* 6. fork inside a blocking region                                  */
+/* ---------------------------------------------------------------- */
+
+static __attribute__((noinline)) int heap_works(void)
+{
+	void *p = tri_alloc(256);
+	if (!p)
+		return 0;
+	tsup_fill(p, 256, 5);
+	tri_collect();
+	return tsup_check_fill(p, 256, 5) == 256;
+}
+
+/*
+ * fork (or a helper that forks and waits) is a blocking call, so a program
+ * may call it inside tri_blocking_enter/leave. Before the fix the atfork
+ * handler entered a second blocking region and aborted with "already inside
+ * a blocking region". Both processes leave their region and keep collecting.
+ */
+START_TEST(test_fork_inside_a_blocking_region_works_in_both_processes)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off,debug=checkmark+poison"), 0);
+	ck_assert(heap_works());
+	tri_blocking_enter();
+	pid_t pid = fork();
+	if (pid == 0) {
+		tri_blocking_leave();
+		_exit(heap_works() ? 0 : 1);
+	}
+	int status = 0;
+	pid_t r = waitpid(pid, &status, 0);
+	tri_blocking_leave();
+	ck_assert_int_eq(r, pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+	ck_assert(heap_works());
+	/* And outside a blocking region, as before. */
+	pid = fork();
+	if (pid == 0)
+		_exit(heap_works() ? 0 : 1);
+	tri_blocking_enter();
+	r = waitpid(pid, &status, 0);
+	tri_blocking_leave();
+	ck_assert_msg(r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+}
+END_TEST
+
 static Suite *correctness_suite(void)
 {
 	Suite *s = suite_create("correctness");
@@ -385,6 +515,16 @@ static Suite *correctness_suite(void)
 	tc = tcase_create("attach");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_thread_attaching_after_stack_scan_post_keeps_its_argument);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nomalloc");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_checkmark_finishes_while_a_thread_is_busy_in_malloc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fork");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fork_inside_a_blocking_region_works_in_both_processes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memmove");
