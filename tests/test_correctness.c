@@ -503,6 +503,133 @@ START_TEST(test_fork_inside_a_blocking_region_works_in_both_processes)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* 7. preemption after a dead signal frame; foreign queued signals   */
+/* ---------------------------------------------------------------- */
+
+static int pre_pipe[2];
+static int deep_reads; /* atomic: the reader entered its deep read */
+
+/* A read below a 16 KiB buffer the thread never writes: the frame of the
+ * earlier preemption (in a shallow read) lies inside it, untouched. */
+static __attribute__((noinline)) void deep_read(void)
+{
+	volatile char buf[16384];
+	__atomic_store_n(&deep_reads, 1, __ATOMIC_SEQ_CST);
+	ssize_t r = read(pre_pipe[0], (char *)buf, 1);
+	ck_assert_int_eq(r, 1);
+}
+
+static void *reader_main(void *arg)
+{
+	(void)arg;
+	char c;
+	ssize_t r = read(pre_pipe[0], &c, 1); /* shallow: preempted here first */
+	ck_assert_int_eq(r, 1);
+	deep_read();
+	return NULL;
+}
+
+static int deep_unblocked; /* atomic: the watchdog had to end the deep read */
+
+static void *unblock_watchdog_main(void *arg)
+{
+	int *done = arg;
+	double t0 = tsup_now();
+	while (!__atomic_load_n(done, __ATOMIC_SEQ_CST) && tsup_now() - t0 < tsup_ms(5000) / 1000.0)
+		usleep(10000);
+	if (!__atomic_load_n(done, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&deep_unblocked, 1, __ATOMIC_SEQ_CST);
+		ck_assert_int_eq(write(pre_pipe[1], "y", 1), 1);
+	}
+	return NULL;
+}
+
+/*
+ * A thread blocked in read() outside a blocking region is preempted; then,
+ * after a shallow read that was preempted once, it blocks in a read below a
+ * buffer it never wrote. Before the fix the safe-point check found the old
+ * signal frame's return address in that buffer, took it for a live nested
+ * handler and declined every signal: the collection waited until the read
+ * returned (here: until the watchdog ended it after 5 s).
+ */
+START_TEST(test_preemption_is_not_declined_because_of_a_dead_signal_frame)
+{
+	ck_assert_int_eq(pipe(pre_pipe), 0);
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	struct tsup_thread rt;
+	tsup_spawn(&rt, reader_main, NULL);
+	tsup_sleep_ms(20);
+	uint64_t acted0 = metric("/sched/preempt/acted:signals");
+	tri_collect(); /* the reader is preempted in its shallow read */
+	ck_assert_uint_gt(metric("/sched/preempt/acted:signals"), acted0);
+	ck_assert_int_eq(write(pre_pipe[1], "x", 1), 1);
+	while (!__atomic_load_n(&deep_reads, __ATOMIC_SEQ_CST))
+		tsup_sleep_ms(1);
+	tsup_sleep_ms(20);
+	int done = 0;
+	pthread_t wd;
+	ck_assert_int_eq(pthread_create(&wd, NULL, unblock_watchdog_main, &done), 0);
+	uint64_t declined0 = metric("/sched/preempt/declined:signals");
+	tri_collect();
+	__atomic_store_n(&done, 1, __ATOMIC_SEQ_CST);
+	pthread_join(wd, NULL);
+	ck_assert_msg(!__atomic_load_n(&deep_unblocked, __ATOMIC_SEQ_CST),
+		      "the collection waited for a thread blocked in read() below a dead signal frame "
+		      "(%llu signals declined)",
+		      (unsigned long long)(metric("/sched/preempt/declined:signals") - declined0));
+	if (!__atomic_load_n(&deep_unblocked, __ATOMIC_SEQ_CST))
+		ck_assert_int_eq(write(pre_pipe[1], "y", 1), 1);
+	tsup_join(&rt);
+}
+END_TEST
+
+static int urg_seen; /* atomic: the program's own SIGURG handler ran */
+
+static void program_urg_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	__atomic_add_fetch(&urg_seen, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A SIGURG queued by another process, or by the program itself, with the
+ * value tricolor's tag used to have, is the program's: it reaches the
+ * handler the program installed. Before the fix the tag alone decided, and
+ * both were swallowed.
+ */
+START_TEST(test_queued_preemption_signal_from_another_sender_reaches_the_program)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = program_urg_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	ck_assert_int_eq(sigaction(SIGURG, &sa, NULL), 0);
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	union sigval v = {.sival_int = 0x74726963}; /* the old tag, "tric" */
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(sigqueue(parent, SIGURG, v) == 0 ? 0 : 1);
+	int status;
+	tri_blocking_enter();
+	waitpid(pid, &status, 0);
+	tri_blocking_leave();
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 1000 && __atomic_load_n(&urg_seen, __ATOMIC_SEQ_CST) < 1; i++)
+		tsup_sleep_ms(1);
+	ck_assert_int_eq(__atomic_load_n(&urg_seen, __ATOMIC_SEQ_CST), 1);
+	ck_assert_int_eq(pthread_sigqueue(pthread_self(), SIGURG, v), 0);
+	for (int i = 0; i < 1000 && __atomic_load_n(&urg_seen, __ATOMIC_SEQ_CST) < 2; i++)
+		tsup_sleep_ms(1);
+	ck_assert_int_eq(__atomic_load_n(&urg_seen, __ATOMIC_SEQ_CST), 2);
+	/* Tricolor's own signals still work. */
+	tri_collect();
+}
+END_TEST
+
 static Suite *correctness_suite(void)
 {
 	Suite *s = suite_create("correctness");
@@ -525,6 +652,12 @@ static Suite *correctness_suite(void)
 	tc = tcase_create("fork");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_fork_inside_a_blocking_region_works_in_both_processes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("preempt");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_preemption_is_not_declined_because_of_a_dead_signal_frame);
+	tcase_add_test(tc, test_queued_preemption_signal_from_another_sender_reaches_the_program);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memmove");
