@@ -171,6 +171,11 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 
 void gcwork_release(struct gcwork *w)
 {
+	/* Nothing to hand over or account (a barrier flush or a finalizer
+	 * registration that marked nothing new): no lock. w is private to the
+	 * caller, so this reads only its own fields. */
+	if (!w->cur && !w->busy && !(!w->worker && w->produced))
+		return;
 	pthread_mutex_lock(&tri_grey.lock);
 	if (!w->worker && w->produced) {
 		st_seq(&tri_grey.dirty, 1);
