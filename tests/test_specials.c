@@ -6,6 +6,7 @@
  *  - a span's records are reused: setting and clearing a finalizer many
  *    times, or adding and stopping cleanups, never grows the span's pool
  *    past one chunk;
+ *  - many cleanups (several sweep batches) each run exactly once;
  *  - many finalizers (several run batches and sweep batches) each run
  *    exactly once, with cycles marking while the finalizer thread holds a
  *    taken batch (its entries are roots then), under checkmark+poison;
@@ -43,10 +44,10 @@ static void fin_never(void *p)
 	__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
 }
 
-/* Collect and drain (at most 20 times) until want finalizers ran. */
-static void collect_until_ran(long want)
+/* Collect and drain (at most 20 times) until *counter reaches want. */
+static void collect_until(const long *counter, long want)
 {
-	for (int i = 0; i < 20 && __atomic_load_n(&ran, __ATOMIC_RELAXED) < want; i++) {
+	for (int i = 0; i < 20 && __atomic_load_n(counter, __ATOMIC_RELAXED) < want; i++) {
 		tsup_scrub_stack();
 		tri_collect();
 		ck_assert_int_eq(tri_drain(tsup_ms(10000)), 0);
@@ -93,7 +94,7 @@ START_TEST(many_finalizers_run_exactly_once_across_batches)
 	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
 	seen = calloc(NOBJ, 1);
 	tsup_run_in_thread(make_dropped, NULL);
-	collect_until_ran(NOBJ);
+	collect_until(&ran, NOBJ);
 	ck_assert_int_eq(ran, NOBJ);
 	ck_assert_int_eq(bad, 0);
 	for (long i = 0; i < NOBJ; i++)
@@ -159,9 +160,40 @@ START_TEST(finalizers_past_the_first_bitmap_word_run_while_the_first_word_lives)
 	keep = tri_alloc(NOBJ * sizeof *keep);
 	tsup_run_in_thread(make_mixed, NULL);
 	ck_assert_int_gt(dropped_n, NOBJ / 2);
-	collect_until_ran(dropped_n);
+	collect_until(&ran, dropped_n);
 	ck_assert_int_eq(ran, dropped_n);
 	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* Cleanups, queued by the sweeper 64 at a time, each run exactly once. */
+static long cln_ran, cln_bad;
+static unsigned char *cln_seen;
+
+static void cln_once(void *arg)
+{
+	long id = (long)(uintptr_t)arg - 1;
+	if (id < 0 || id >= NOBJ || __atomic_fetch_add(&cln_seen[id], 1, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&cln_bad, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cln_ran, 1, __ATOMIC_RELAXED);
+}
+
+static void *make_cleanups(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < NOBJ; i++)
+		tri_add_cleanup(tri_alloc(48), cln_once, (void *)(uintptr_t)(i + 1));
+	return NULL;
+}
+
+START_TEST(many_cleanups_run_exactly_once_across_batches)
+{
+	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
+	cln_seen = calloc(NOBJ, 1);
+	tsup_run_in_thread(make_cleanups, NULL);
+	collect_until(&cln_ran, NOBJ);
+	ck_assert_int_eq(cln_ran, NOBJ);
+	ck_assert_int_eq(cln_bad, 0);
 }
 END_TEST
 
@@ -174,6 +206,7 @@ static Suite *specials_suite(void)
 	tcase_add_test(tc, many_finalizers_run_exactly_once_across_batches);
 	tcase_add_test(tc, live_objects_keep_their_finalizers_over_many_cycles);
 	tcase_add_test(tc, finalizers_past_the_first_bitmap_word_run_while_the_first_word_lives);
+	tcase_add_test(tc, many_cleanups_run_exactly_once_across_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -200,17 +200,26 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 		pp = &q->next;
 	}
 	finalizer_enqueue_batch(fins, nfins);
-	/* A dead object without a finalizer: queue its cleanups. */
+	/* A dead object without a finalizer: queue its cleanups (batched the
+	 * same way; the args are cleanup roots again once queued, and no
+	 * marking runs during a sweep). */
+	struct cln_item clns[FIN_SWEEP_BATCH];
+	size_t nclns = 0;
 	for (struct special **pp = &s->specials; *pp;) {
 		struct special *q = *pp;
 		uint64_t bit = 1ull << (q->idx & 63);
 		if (q->kind == SPECIAL_CLEANUP && (dead[q->idx >> 6] & bit)) {
 			unlink_special(pp, q);
-			cleanup_enqueue(q->fn, q->arg);
+			clns[nclns++] = (struct cln_item){q->fn, q->arg};
+			if (nclns == FIN_SWEEP_BATCH) {
+				cleanup_enqueue_batch(clns, nclns);
+				nclns = 0;
+			}
 			special_free_locked(s, q);
 			continue;
 		}
 		pp = &q->next;
 	}
+	cleanup_enqueue_batch(clns, nclns);
 	tri_unlock(&s->special_lock);
 }
