@@ -74,12 +74,7 @@ static void drain_until_idle(struct gcwork *w)
 {
 	for (;;) {
 		mark_drain(w, 0);
-		pthread_mutex_lock(&tri_grey.lock);
-		while (!tri_grey.full && tri_grey.busy > 0)
-			pthread_cond_wait(&tri_grey.idle, &tri_grey.lock);
-		bool idle = !tri_grey.full && tri_grey.busy == 0;
-		pthread_mutex_unlock(&tri_grey.lock);
-		if (idle)
+		if (grey_queue_wait())
 			return;
 	}
 }
