@@ -647,6 +647,88 @@ GOALS = [
 
 
 # ----------------------------------------------------------------------
+# Wins and losses: a short, honest summary of this run
+# ----------------------------------------------------------------------
+
+# The figures a person compares, per benchmark: (metric, peers).
+HEADLINE = {
+    "msgbuf": (["push_max", "push_p99.9", "push_p99.99", "pushes_over_1ms",
+                "pushes_over_100us", "run_time", "cpu", "peak_rss"],
+               ["malloc", "bdwgc", "go", "java"]),
+    "gcbench": (["time", "cpu", "peak_rss"], ["bdwgc", "bdwgc-m1", "go", "malloc"]),
+    "mark": (["mark_rate_per_marker"], ["bdwgc"]),
+    "alloc": (["cpu_per_alloc", "alloc_time"], ["bdwgc", "malloc"]),
+    "finalizers": (["end_to_end_per_s", "set_finalizer", "ns_per_finalizer",
+                    "latency_p99", "peak_rss"], ["bdwgc", "go"]),
+    "fin_vs_cleanup": (["handlers_per_s", "latency_p50", "latency_p99",
+                        "pause_max", "peak_rss", "peak_open_fds",
+                        "peak_unreleased"], ["bdwgc"]),
+    "kvserver": (["throughput", "latency_p99", "latency_max"], ["redis"]),
+}
+
+
+def wins_losses(d, threshold=1.10, top=10):
+    """(wins, losses): lists of text lines, the largest factors first.
+    A win is a figure where tricolor is better than a peer by at least
+    `threshold` (better = lower, or higher for metrics marked up)."""
+    wins, losses = [], []
+    for r in d.rows:
+        spec = HEADLINE.get(r.benchmark)
+        if not spec or r.impl != "tricolor" or r.metric not in spec[0] \
+                or r.median is None:
+            continue
+        for peer in spec[1]:
+            p = d.peer_row(r, peer)
+            if p is None or p.median is None:
+                continue
+            a, b = r.median, p.median
+            if a <= 0 or b <= 0:
+                if a == b:
+                    continue
+                # one side is zero (e.g. no pushes over 1 ms)
+                better = (a > b) if higher_is_better(r.metric, r.unit) else (a < b)
+                factor = float("inf")
+            else:
+                x = a / b
+                if higher_is_better(r.metric, r.unit):
+                    x = 1 / x
+                better = x < 1
+                factor = 1 / x if better else x
+            if factor < threshold:
+                continue
+            text = "%s %s %s: tricolor %s vs %s %s (%s)" % (
+                r.benchmark, r.case, r.metric, fmt(a, r.unit), peer,
+                fmt(b, p.unit),
+                ("%.1fx %s" % (factor, "better" if better else "worse"))
+                if factor != float("inf") else "better" if better else "worse")
+            (wins if better else losses).append(
+                (factor, (r.benchmark, r.metric), text))
+
+    def pick(lst):
+        # the largest factor of each (benchmark, metric), so one
+        # benchmark's many cases do not fill the list
+        lst.sort(key=lambda t: -t[0])
+        seen, out = set(), []
+        for f, k, t in lst:
+            if k not in seen:
+                seen.add(k)
+                out.append(t)
+        return out[:top]
+    return pick(wins), pick(losses), len(wins), len(losses)
+
+
+def summary_text(d):
+    wins, losses, nw, nl = wins_losses(d)
+    L = ["Where tricolor wins (%d figures at least 10%% better than a peer; "
+         "the largest of each benchmark and metric shown):" % nw]
+    L += ["  + " + t for t in wins] or ["  (none)"]
+    L.append("Where tricolor loses (%d figures at least 10%% worse than a "
+             "peer; the largest of each benchmark and metric shown):" % nl)
+    L += ["  - " + t for t in losses] or ["  (none)"]
+    return "\n".join(L) + "\n"
+
+
+# ----------------------------------------------------------------------
 # RESULTS.md
 # ----------------------------------------------------------------------
 
@@ -896,7 +978,11 @@ def write_results_md(path, d, status, stamp, mode, srcdir, plots):
     L.append("## Machine\n")
     L.append(md_table(["", ""], machine_info(srcdir)) + "\n")
 
-    # Goals first: they are what the reader looks for.
+    # Wins and losses, then the goals: they are what the reader looks for.
+    L.append("## Summary\n")
+    L.append("Computed from this run's rows (headline figures only; "
+             "malloc is the no-GC floor, so losing to it is expected).\n")
+    L.append("```\n" + summary_text(d) + "```\n")
     L.append("## Goals\n")
     grows = []
     for (name, fn) in GOALS:
@@ -989,10 +1075,45 @@ GP_HEAD = ('set terminal pngcairo size 1100,650 font "sans,10"\n'
            'set datafile missing "?"\n'
            'set key outside right top\n'
            'set grid\n'
-           'set termoption noenhanced\n'
-           'colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b '
-           '#e377c2 #7f7f7f #bcbd22 #17becf #000000 #aec7e8 #ffbb78 '
-           '#98df8a #ff9896 #c5b0d5"\n')
+           'set termoption noenhanced\n')
+
+# Plot style: every series has its own colour (never a dash style); the
+# colours of one implementation come from one family (tricolor blues,
+# bdwgc reds, Go greens, Java oranges), and the reference a reader compares
+# against (the malloc/free floor, bdwgc's finalizer, redis) is drawn thick
+# and black so it stands out. Goal lines are grey with a text label.
+FAMILY = {
+    "tricolor": ["#08519c", "#3182bd", "#6baed6", "#9ecae1"],
+    "bdwgc": ["#a50f15", "#de2d26", "#fb6a4a", "#fcae91"],
+    "bdwgc-m1": ["#67000d", "#cb181d", "#ef3b2c", "#fc9272"],
+    "go": ["#006d2c", "#31a354", "#74c476", "#a1d99b"],
+    "java": ["#a63603", "#e6550d", "#fd8d3c", "#fdae6b"],
+    "malloc": ["#000000", "#525252", "#969696", "#bdbdbd"],
+    "malloc-nofree": ["#6a51a3", "#9e9ac8", "#bcbddc", "#dadaeb"],
+}
+
+
+def series_style(impl, k, reference=("malloc",)):
+    """gnuplot style for the k-th series of impl."""
+    fam = FAMILY.get(impl, ["#7f7f7f", "#17becf", "#bcbd22", "#e377c2"])
+    col = fam[k % len(fam)]
+    lw = 4 if impl in reference else 2
+    return 'lw %d lc rgb "%s" pt %d' % (lw, col, 7 if impl in reference
+                                        else 5 + 2 * (k % 4))
+
+
+def goal_line_y(y, text):
+    return ('set arrow from graph 0, first %g to graph 1, first %g nohead '
+            'lw 1.5 lc rgb "#555555"\n'
+            'set label %s at graph 0.01, first %g offset 0,0.6 '
+            'tc rgb "#333333"\n' % (y, y, gp_str(text), y))
+
+
+def goal_line_x(x, text):
+    return ('set arrow from %g, graph 0 to %g, graph 1 nohead lw 1.5 '
+            'lc rgb "#555555"\n'
+            'set label %s at %g, graph 0.04 offset 0.5,0 tc rgb "#333333"\n'
+            % (x, x, gp_str(text), x))
 
 
 def gp_str(s):
@@ -1000,6 +1121,10 @@ def gp_str(s):
 
 
 def plots_fin_vs_cleanup(d, resdir):
+    """Per resource: handlers/s against pool size (one panel per handler
+    cost, linear axes: the costs differ by orders of magnitude, a panel
+    each keeps every one readable) and against handler cost (bars on a
+    linear axis, one panel per cost)."""
     made = []
     groups = fvc_groups(d)
     resources = sorted({k[0] for k in groups})
@@ -1011,7 +1136,6 @@ def plots_fin_vs_cleanup(d, resdir):
                        if c in COST_ORDER else 9)
         pools = sorted({it[3] for k in keys if k[2] == threads
                         for it in groups[k] if it[0] != "finalizer"})
-        # 1) throughput against pool size: one panel per handler cost.
         if pools:
             name = "fin_vs_cleanup-%s-pool" % res
             with open(os.path.join(resdir, name + ".dat"), "w") as f:
@@ -1032,34 +1156,32 @@ def plots_fin_vs_cleanup(d, resdir):
                             f.write(" %s" % (num(v) if v else "?"))
                     f.write("\n")
             with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-                f.write(GP_HEAD)
+                f.write(GP_HEAD.replace("size 1100,650",
+                                        "size %d,500" % (420 * len(costs) + 80)))
                 f.write('set output "%s.png"\n' % name)
-                f.write("set logscale x 2\nset logscale y\n")
-                f.write('set xlabel "cleanup_workers (pool size)"\n')
-                f.write('set ylabel "resources released per second"\n')
-                f.write("set title %s\n" % gp_str(
-                    "fin_vs_cleanup (%s, %d threads): throughput vs pool "
-                    "size; dashed: tricolor finalizer, dotted: bdwgc "
-                    "finalizer" % (res, threads)))
-                parts = []
+                f.write("set key inside top left\n")
+                f.write("set multiplot layout 1,%d title %s\n" % (
+                    len(costs), gp_str(
+                        "fin_vs_cleanup (%s, %d threads): resources released "
+                        "per second against the cleanup pool size (higher is "
+                        "better)" % (res, threads))))
+                f.write("set xrange [0:%d]\nset yrange [0:*]\n" % (max(pools) + 1))
+                f.write("set xtics (%s)\n" % ", ".join(str(p) for p in pools))
                 for i, c in enumerate(costs):
                     col = 2 + 3 * i
-                    lc = i + 1
-                    parts.append('"%s.dat" using 1:%d with linespoints lw 2 '
-                                 'lc %d pt 7 title %s' % (
-                                     name, col, lc,
-                                     gp_str("cleanup, " + c)))
-                    parts.append('"%s.dat" using 1:%d with lines dt 2 lw 2 '
-                                 'lc %d title %s' % (
-                                     name, col + 1, lc,
-                                     gp_str("tri finalizer, " + c)))
-                    parts.append('"%s.dat" using 1:%d with lines dt 3 lw 2 '
-                                 'lc %d title %s' % (
-                                     name, col + 2, lc,
-                                     gp_str("bdwgc finalizer, " + c)))
-                f.write("plot " + ", \\\n     ".join(parts) + "\n")
+                    f.write('set title %s\nset xlabel "cleanup_workers"\n'
+                            'set ylabel "handlers/s"\n' % gp_str(c))
+                    f.write('plot "%s.dat" using 1:%d with linespoints %s '
+                            'title "tricolor cleanup pool", \\\n'
+                            '     "%s.dat" using 1:%d with linespoints %s '
+                            'title "tricolor finalizer (1 thread)", \\\n'
+                            '     "%s.dat" using 1:%d with linespoints %s '
+                            'title "bdwgc finalizer (peer)"\n' % (
+                                name, col, series_style("tricolor", 0),
+                                name, col + 1, series_style("tricolor", 2),
+                                name, col + 2, 'lw 4 lc rgb "#000000" pt 7'))
+                f.write("unset multiplot\n")
             made.append(name + ".png")
-        # 2) throughput against handler cost: clustered bars per mechanism.
         mechs = []
         for c in costs:
             for it in groups[(res, c, threads)]:
@@ -1069,30 +1191,34 @@ def plots_fin_vs_cleanup(d, resdir):
         if costs and mechs:
             name = "fin_vs_cleanup-%s-cost" % res
             with open(os.path.join(resdir, name + ".dat"), "w") as f:
-                f.write("cost " + " ".join('"%s"' % m[0] for m in mechs)
-                        + "\n")
                 for c in costs:
-                    f.write(c)
-                    for (_, mech, impl) in mechs:
+                    f.write("# %s\n" % c)
+                    for k, (lab, mech, impl) in enumerate(mechs):
                         v = d.value("fin_vs_cleanup",
                                     "%s-%s-%dt-%s" % (res, c, threads, mech),
                                     impl, "handlers_per_s")
-                        f.write(" %s" % (num(v) if v else "?"))
-                    f.write("\n")
+                        col = "#000000" if impl != "tricolor" else \
+                            FAMILY["tricolor"][0 if mech == "finalizer" else 1 + (k % 3)]
+                        f.write('%d "%s" %s 0x%s\n' % (k, lab.replace(
+                            "tricolor ", "tri "), num(v) if v else "?", col[1:]))
+                    f.write("\n\n")
             with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-                f.write(GP_HEAD)
+                f.write(GP_HEAD.replace("size 1100,650",
+                                        "size %d,520" % (420 * len(costs) + 80)))
                 f.write('set output "%s.png"\n' % name)
-                f.write("set style data histograms\n"
-                        "set style histogram clustered gap 1\n"
-                        "set style fill solid 0.8 border -1\n"
-                        "set logscale y\nset yrange [*:*]\n")
-                f.write('set xlabel "handler cost (on top of the release)"\n')
-                f.write('set ylabel "resources released per second"\n')
-                f.write("set title %s\n" % gp_str(
-                    "fin_vs_cleanup (%s, %d threads): throughput vs handler "
-                    "cost" % (res, threads)))
-                f.write('plot for [i=2:%d] "%s.dat" using i:xtic(1) '
-                        'title columnheader(i)\n' % (len(mechs) + 1, name))
+                f.write("set multiplot layout 1,%d title %s\n" % (
+                    len(costs), gp_str(
+                        "fin_vs_cleanup (%s, %d threads): resources released "
+                        "per second by mechanism, one panel per handler cost "
+                        "(black: bdwgc, the peer)" % (res, threads))))
+                f.write("set style fill solid 0.85 border -1\nset boxwidth 0.7\n"
+                        "set yrange [0:*]\nset xtics rotate by -45\nunset key\n"
+                        "set ylabel \"handlers/s\"\n")
+                for i, c in enumerate(costs):
+                    f.write("set title %s\n" % gp_str(c))
+                    f.write('plot "%s.dat" index %d using 1:3:4:xtic(2) with '
+                            'boxes lc rgb variable\n' % (name, i))
+                f.write("unset multiplot\n")
             made.append(name + ".png")
     return made
 
@@ -1107,128 +1233,171 @@ def window_ns(name):
     return to_ns(float(m.group(1)), m.group(2)) if m else None
 
 
-def plots_mmu(d, resdir, max_series=12):
+def _msgbuf_threads(case):
+    m = re.search(r"-(\d+)t$", case)
+    return int(m.group(1)) if m else 1
+
+
+def plots_mmu(d, resdir, max_series=15):
+    """MMU of msgbuf (the benchmark the goal is judged on). The windows
+    span 100 us .. 1 s, four decades: the x axis must be logarithmic."""
     series = {}
     for r in d.rows:
-        if not r.metric.startswith("mmu_") or r.median is None:
+        if r.benchmark != "msgbuf" or not r.metric.startswith("mmu_") or \
+                r.median is None:
             continue
         w = window_ns(r.metric[4:])
         if w is None:
             continue
-        series.setdefault((r.benchmark, r.case, r.impl), []).append(
-            (w, r.median))
+        series.setdefault((r.case, r.impl), []).append((w, r.median))
     if not series:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[2]), k[0],
-                                         case_sort_key(k[1])))[:max_series]
+    keys = sorted(series, key=lambda k: (impl_sort_key(k[1]),
+                                         case_sort_key(k[0])))[:max_series]
     name = "mmu"
+    count = {}
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        for i, k in enumerate(keys):
-            f.write("# %s %s %s\n" % k)
+        for k in keys:
+            f.write("# %s %s\n" % k)
             for (w, v) in sorted(series[k]):
                 f.write("%g %g\n" % (w / 1e6, v * 100))
             f.write("\n\n")
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
         f.write(GP_HEAD)
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale x 10\nset yrange [0:100]\n")
-        f.write('set xlabel "window (ms)"\nset ylabel "MMU (%)"\n')
-        f.write('set title "Minimum mutator utilization (worst thread)"\n')
-        f.write("set arrow from 10, graph 0 to 10, graph 1 nohead dt 2\n")
-        f.write("set arrow from graph 0, first 70 to graph 1, first 70 "
-                "nohead dt 2\n")
-        parts = ['"%s.dat" index %d using 1:2 with linespoints lw 2 '
-                 'lc rgb word(colors, %d) pt %d title %s'
-                 % (name, i, i % 16 + 1, i + 1, gp_str("%s %s %s" % k))
-                 for i, k in enumerate(keys)]
+        f.write("set logscale x 10\nset yrange [0:105]\n")
+        f.write('set xlabel "window (ms, log scale)"\n'
+                'set ylabel "MMU (%, worst thread; higher is better)"\n')
+        f.write('set title "msgbuf: minimum mutator utilization from the '
+                'recorded pauses"\n')
+        f.write(goal_line_y(70, "goal: >= 70% at 10 ms"))
+        f.write(goal_line_x(10, "10 ms"))
+        parts = []
+        for i, k in enumerate(keys):
+            n = count.get(k[1], 0)
+            count[k[1]] = n + 1
+            parts.append('"%s.dat" index %d using 1:2 with linespoints %s '
+                         'title %s' % (name, i, series_style(k[1], n),
+                                       gp_str("%s %s" % (k[1], k[0]))))
         f.write("plot " + ", \\\n     ".join(parts) + "\n")
     return [name + ".png"]
 
 
-def plots_pauses(d, resdir, max_series=12):
-    stats = ["pause_p50", "pause_p99", "pause_p99.9", "pause_max"]
-    series = {}
-    for r in d.rows:
-        if r.metric in stats and r.median is not None:
-            ns = to_ns(r.median, r.unit)
-            if ns is not None:
-                series.setdefault((r.benchmark, r.case, r.impl),
-                                  {})[r.metric] = ns
-    series = {k: v for k, v in series.items() if "pause_p50" in v}
-    if not series:
+def plots_msgbuf_latency(d, resdir):
+    """The latency the mutator observes: push latency percentiles per
+    implementation, one panel per thread count (1 GiB case separately).
+    The values span 40 ns .. tens of ms, so the y axis is logarithmic;
+    lines, not bars."""
+    stats = [("push_p50", "p50"), ("push_p99", "p99"), ("push_p99.9", "p99.9"),
+             ("push_p99.99", "p99.99"), ("push_max", "max")]
+    cases = sorted({r.case for r in d.rows_of("msgbuf")
+                    if r.metric == "push_max"}, key=case_sort_key)
+    if not cases:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[2]), k[0],
-                                         case_sort_key(k[1])))[:max_series]
-    name = "pauses"
+    impls = sorted({r.impl for r in d.rows_of("msgbuf")
+                    if r.metric == "push_max"}, key=impl_sort_key)
+    name = "msgbuf-latency"
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        f.write("stat " + " ".join('"%s %s %s"' % k for k in keys) + "\n")
-        for s in stats:
-            f.write(s.replace("pause_", ""))
-            for k in keys:
-                v = series[k].get(s)
-                f.write(" %s" % ("%g" % (v / 1e3) if v is not None else "?"))
-            f.write("\n")
+        for c in cases:
+            f.write("# %s\nstat %s\n" % (c, " ".join(impls)))
+            for (m, lab) in stats:
+                f.write(lab)
+                for im in impls:
+                    v = d.value("msgbuf", c, im, m)
+                    f.write(" %s" % ("%g" % v if v else "?"))
+                f.write("\n")
+            f.write("\n\n")
+    ncol = min(len(cases), 4)
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-        f.write(GP_HEAD)
+        f.write(GP_HEAD.replace("size 1100,650",
+                                "size %d,560" % (380 * ncol + 60)))
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale y\n")
-        f.write('set xlabel "percentile"\nset ylabel "pause (us)"\n')
-        f.write('set title "Pause distribution"\n')
-        f.write("set arrow from graph 0, first 100 to graph 1, first 100 "
-                "nohead dt 2\n")
-        f.write('plot for [i=2:%d] "%s.dat" using 0:i:xtic(1) with '
-                'linespoints lw 2 lc rgb word(colors, i-1) pt (i-1) '
-                'title columnheader(i)\n' % (len(keys) + 1, name))
+        f.write("set key inside bottom right\nset logscale y\n")
+        f.write("set multiplot layout 1,%d title %s\n" % (ncol, gp_str(
+            "msgbuf: push latency the mutator observes (clock_gettime around "
+            "alloc + memset + store; lower is better; black: malloc/free, "
+            "the no-GC floor)")))
+        for i, c in enumerate(cases[:ncol]):
+            f.write("unset arrow\nunset label\n")
+            if _msgbuf_threads(c) == 1:
+                f.write(goal_line_y(1000, "goal: max < 1 ms (1 thread)"))
+                f.write(goal_line_y(20, "goal: p99.9 < 20 us"))
+            f.write('set title %s\nset xlabel "percentile of pushes"\n'
+                    'set ylabel "push latency (us, log scale)"\n' % gp_str(c))
+            parts = []
+            for k, im in enumerate(impls):
+                parts.append('"%s.dat" index %d using 0:%d:xtic(1) with '
+                             'linespoints %s title %s' % (
+                                 name, i, k + 2, series_style(im, 0),
+                                 gp_str(im)))
+            f.write("plot " + ", \\\n     ".join(parts) + "\n")
+        f.write("unset multiplot\n")
     return [name + ".png"]
 
 
 def plots_alloc(d, resdir):
+    """Wall ns per allocation and CPU ns per object by size (1 and 2
+    threads). Sizes double (16 .. 4096) and costs span two or three
+    decades: both axes are logarithmic."""
+    panels = [("alloc_time", "wall ns per allocation (one thread's view)"),
+              ("cpu_per_alloc", "CPU ns per object (user+sys, all threads)")]
     series = {}
     for r in d.rows:
         if r.benchmark not in ("alloc", "alloc_bench") or r.median is None:
             continue
-        if r.metric not in ("alloc_time", "alloc_time_nofree"):
+        if r.metric not in [p[0] for p in panels]:
             continue
         m = re.match(r"(\d+)B-(\d+)t$", r.case)
         if not m:
             continue
-        impl = r.impl + ("-nofree" if r.metric.endswith("nofree") else "")
-        series.setdefault((impl, int(m.group(2))), {})[int(m.group(1))] = \
-            r.median
+        series.setdefault((r.metric, r.impl, int(m.group(2))),
+                          {})[int(m.group(1))] = r.median
     if not series:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[0].split("-")[0]),
-                                         k[0], k[1]))
     sizes = sorted({s for v in series.values() for s in v})
     name = "alloc"
+    idx = []
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        f.write("size " + " ".join('"%s %dt"' % k for k in keys) + "\n")
-        for s in sizes:
-            f.write("%d" % s)
-            for k in keys:
+        for k in sorted(series, key=lambda k: (k[0], impl_sort_key(k[1]), k[2])):
+            f.write("# %s %s %dt\n" % k)
+            for s in sizes:
                 v = series[k].get(s)
-                f.write(" %s" % ("%g" % v if v is not None else "?"))
-            f.write("\n")
+                f.write("%d %s\n" % (s, "%g" % v if v is not None else "?"))
+            f.write("\n\n")
+            idx.append(k)
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-        f.write(GP_HEAD)
+        f.write(GP_HEAD.replace("size 1100,650", "size 1300,560"))
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale x 2\nset logscale y\n")
-        f.write('set xlabel "object size (bytes)"\n'
-                'set ylabel "ns per allocation"\n')
-        f.write('set title "Allocation cost by size"\n')
-        f.write('plot for [i=2:%d] "%s.dat" using 1:i with linespoints lw 2 '
-                'lc rgb word(colors, i-1) pt (i-1) title columnheader(i)\n'
-                % (len(keys) + 1, name))
+        f.write("set key inside top left\nset logscale x 2\nset logscale y\n")
+        f.write("set yrange [*:*]\n")
+        f.write('set multiplot layout 1,2 title "alloc_bench: allocation cost '
+                'by object size (lower is better; black: malloc/free)"\n')
+        for (metric, title) in panels:
+            f.write('set title %s\nset xlabel "object size (bytes, log 2)"\n'
+                    'set ylabel "ns (log scale)"\n' % gp_str(title))
+            parts = []
+            for i, k in enumerate(idx):
+                if k[0] != metric:
+                    continue
+                parts.append('"%s.dat" index %d using 1:2 with linespoints %s '
+                             'title %s' % (name, i,
+                                           series_style(k[1], k[2] - 1),
+                                           gp_str("%s %dt" % (k[1], k[2]))))
+            if parts:
+                f.write("plot " + ", \\\n     ".join(parts) + "\n")
+        f.write("unset multiplot\n")
     return [name + ".png"]
 
 
 def write_plots(d, resdir):
-    # Old scripts would plot stale data: remove them first.
+    # Old scripts, data and images would show stale data: remove them first.
     for fn in os.listdir(resdir):
-        if fn.startswith("plot-") and fn.endswith(".gp"):
+        if (fn.startswith("plot-") and fn.endswith(".gp")) or \
+                fn.endswith(".png") or fn.endswith(".dat"):
             os.remove(os.path.join(resdir, fn))
     made = []
-    for fn in (plots_fin_vs_cleanup, plots_mmu, plots_pauses, plots_alloc):
+    for fn in (plots_fin_vs_cleanup, plots_msgbuf_latency, plots_mmu,
+               plots_alloc):
         try:
             made += fn(d, resdir)
         except Exception as e:
@@ -1266,6 +1435,16 @@ def main():
     plots = [] if a.no_plots else write_plots(d, a.results)
     write_results_md(a.out, d, read_status(a.status), a.stamp, a.mode,
                      a.srcdir, plots)
+    # Plain-text summary and goals for the terminal (perf/run, scripts/demo).
+    with open(os.path.join(a.results, "summary.txt"), "w") as f:
+        f.write(summary_text(d))
+        f.write("Goals (issues 12 and 13; details in RESULTS.md):\n")
+        for (name, fn) in GOALS:
+            try:
+                verdict, _ = fn(d)
+            except Exception as e:
+                verdict = "error: %s" % e
+            f.write("  %-13s %s\n" % (verdict, name))
     print("report: %d rows from %d file(s) -> %s, %s; %d plot script(s)" % (
         len(rows), len(inputs), os.path.relpath(latest),
         os.path.relpath(a.out), len(plots)))
