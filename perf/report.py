@@ -1061,7 +1061,8 @@ def write_results_md(path, d, status, stamp, mode, srcdir, plots):
     L.append("## How to read this\n")
     L.append("See perf/README.md: what each benchmark does, its flags, and "
              "the CSV format. Re-create this file from the last run with "
-             "`perf/report.py --results perf/results --out perf/RESULTS.md`.")
+             "`perf/report.py --results DIR/results --out DIR/RESULTS.md` "
+             "(DIR: perf/out, or perf for the committed reference copy).")
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(L) + "\n")
     os.replace(path + ".tmp", path)
@@ -1439,12 +1440,18 @@ def main():
     with open(os.path.join(a.results, "summary.txt"), "w") as f:
         f.write(summary_text(d))
         f.write("Goals (issues 12 and 13; details in RESULTS.md):\n")
+        unmeasured = 0
         for (name, fn) in GOALS:
             try:
                 verdict, _ = fn(d)
             except Exception as e:
                 verdict = "error: %s" % e
+            if verdict == NOT_MEASURED:
+                unmeasured += 1
+                continue
             f.write("  %-13s %s\n" % (verdict, name))
+        if unmeasured:
+            f.write("  (%d more goals have no rows in this run)\n" % unmeasured)
     print("report: %d rows from %d file(s) -> %s, %s; %d plot script(s)" % (
         len(rows), len(inputs), os.path.relpath(latest),
         os.path.relpath(a.out), len(plots)))
