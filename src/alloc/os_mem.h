@@ -12,4 +12,8 @@ void *os_reserve(size_t size);
 int os_commit(void *addr, size_t size);
 void os_release(void *addr, size_t size);
 void *os_alloc_meta(size_t size); /* zeroed, lazily backed, never freed */
+/* Test hook: fail the next n arena commits (n = 0 stops). Hidden like every
+ * internal name; tests call it as tri_debug_fail_mmap, exported only by the
+ * test library libtricolor-test.la (tests/test_hooks.c). */
+void os_mem_fail_commits(int n);
 #endif
