@@ -101,8 +101,10 @@ extern "C" {
  * must still use tri_store / TRI_STORE. Why on: a C program ported from
  * malloc or bdwgc keeps pointers in globals, and a global the collector
  * does not see is a use-after-free; the cost is a conservative scan of
- * those segments once per cycle (typically tens to hundreds of KiB: libc's
- * and the program's), read by the metric "/gc/scan/data-roots:bytes".
+ * those segments once per cycle, concurrent with the program (no pause):
+ * about 90 KiB for a small C program on glibc, some 15-25 us of one
+ * collector thread per cycle; the bytes are counted in the metric
+ * "/gc/mark/scanned:bytes".
  * data_roots=off scans only what tri_add_roots registered: for a program
  * with large pointer-free globals whose values could retain garbage by
  * chance.

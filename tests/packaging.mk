@@ -31,7 +31,7 @@ tests_libtri_test_dso_la_SOURCES = tests/test_dso.c
 tests_libtri_test_dso_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
 PACKAGING_CHECKS = tests/packaging/pkgconfig.sh tests/packaging/exports.sh \
-	tests/packaging/cxx.sh
+	tests/packaging/cxx.sh tests/packaging/man.sh tests/packaging/docs.sh
 TESTS += $(PACKAGING_CHECKS)
 EXTRA_DIST += $(PACKAGING_CHECKS) tests/test_cxx.cc
 AM_TESTS_ENVIRONMENT += TRI_SAN_CFLAGS='$(SAN_CFLAGS)'; export TRI_SAN_CFLAGS;
