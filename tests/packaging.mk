@@ -2,7 +2,8 @@
 # tests/packaging.mk: what a user installing the library sees.
 #  test_api              the libc-shaped calls, tri_version, thread names,
 #                        TRI_BLOCKING, data_roots (with tests/test_dso.c, a
-#                        small shared library it dlopens)
+#                        small shared library it dlopens); test_api_static
+#                        is the same with libtricolor linked statically
 #  packaging/pkgconfig.sh  tricolor.pc: Cflags/Libs without ck or liburcu
 #  packaging/exports.sh  libtricolor.so exports exactly the TRI_API names
 #  packaging/cxx.sh      include/tricolor.h as C++11/17/20, g++ and clang++
@@ -11,12 +12,18 @@
 #  packaging/docs.sh     docs name no development-machine paths; design.md's
 #                        contents list matches its sections
 
-check_PROGRAMS += tests/test_api
-TESTS += tests/test_api
+check_PROGRAMS += tests/test_api tests/test_api_static
+TESTS += tests/test_api tests/test_api_static
 tests_test_api_SOURCES = tests/test_api.c tests/test_support.h
 tests_test_api_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_api_LDADD = libtricolor.la $(CHECK_LIBS) -ldl
 EXTRA_tests_test_api_DEPENDENCIES = tests/libtri_test_dso.la
+# The same tests with libtricolor linked statically (libtool -static).
+tests_test_api_static_SOURCES = $(tests_test_api_SOURCES)
+tests_test_api_static_CFLAGS = $(tests_test_api_CFLAGS)
+tests_test_api_static_LDFLAGS = -static
+tests_test_api_static_LDADD = $(tests_test_api_LDADD)
+EXTRA_tests_test_api_static_DEPENDENCIES = tests/libtri_test_dso.la
 
 check_LTLIBRARIES = tests/libtri_test_dso.la libtricolor-test.la
 

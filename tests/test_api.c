@@ -8,6 +8,9 @@
  * data_roots: a heap pointer in the program's data or bss, or in the bss
  * of a dlopen'd library (tests/test_dso.c), keeps its object alive.
  * Each test runs in its own process (Check's fork mode) and calls tri_init.
+ * Built twice: tests/test_api against the shared library, and
+ * tests/test_api_static with tricolor linked into the program, where its
+ * own variables lie in the program's data segment.
  * Death is observed with cleanups whose args are malloc'd flags.
  */
 #include "test_support.h"
@@ -370,6 +373,35 @@ START_TEST(test_global_pointer_is_no_root_with_data_roots_off)
 }
 END_TEST
 
+static int first_finalized;
+static void note_finalized(void *obj)
+{
+	(void)obj;
+	__atomic_store_n(&first_finalized, 1, __ATOMIC_SEQ_CST);
+}
+
+static __attribute__((noinline)) void drop_first_object(void)
+{
+	tri_set_finalizer(tri_alloc(32), note_finalized);
+}
+
+START_TEST(test_first_object_allocated_is_collected_with_data_roots_on)
+{
+	/* Linked statically (tests/test_api_static), tricolor's variables are
+	 * part of the program's data: tri_heap.base, the arena's start, is the
+	 * address of the first object, which stayed alive forever until
+	 * data_roots cut tricolor's arena-address variables out of the scan. */
+	ck_assert_int_eq(tri_init(OPTS), 0);
+	drop_first_object();
+	tsup_scrub_stack();
+	for (int i = 0; i < 10 && !__atomic_load_n(&first_finalized, __ATOMIC_SEQ_CST); i++) {
+		tri_collect();
+		ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
+	}
+	ck_assert_msg(first_finalized, "the first object allocated was never found unreachable");
+}
+END_TEST
+
 static void *open_test_dso(void)
 {
 	char exe[PATH_MAX], path[PATH_MAX + 64];
@@ -429,6 +461,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_global_pointer_in_bss_and_data_keeps_object_alive);
 	tcase_add_test(tc, test_global_pointer_is_no_root_with_data_roots_off);
 	tcase_add_test(tc, test_dlopened_library_bss_keeps_object_alive);
+	tcase_add_test(tc, test_first_object_allocated_is_collected_with_data_roots_on);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,16 +25,23 @@
  *
  * Excluded: tricolor's own object when it is a shared library (its data
  * holds no user pointers and the collector's queues keep what they must
- * alive on their own); when tricolor is linked statically, its variables
+ * alive on their own). When tricolor is linked statically, its variables
  * are part of the program's segments and are scanned too, which can only
- * retain, never free. The heap and its metadata are mmap'd, never in a
- * segment. Stores into globals still need tri_store (the barrier), as for
+ * retain, never free; but a variable that permanently holds an arena
+ * address would retain an object forever: tri_heap.base is the address of
+ * the first object ever allocated, whose finalizer then never ran (found by
+ * tests/test_faults linked statically). So every such variable is listed
+ * in excluded[] and cut out of the ranges, whatever object it is in.
+ * A new tricolor global that keeps an arena address for good belongs in
+ * that list. The heap's metadata (page map, span structs) is mmap'd,
+ * never in a segment. Stores into globals still need tri_store (the barrier), as for
  * any root: the scan is concurrent with the mutators.
  *
  * Data: none shared; each call has its own range list and buffer.
  * Callers: runtime/cycle.c (global roots), mark/checkmark.c.
  */
 #include "mark/data_roots.h"
+#include "alloc/span.h"
 #include "mark/scan.h"
 #include "runtime/runtime.h"
 #include <errno.h>
@@ -59,6 +66,20 @@ struct walk {
 	void *ctx;
 };
 
+/* tricolor globals that hold arena addresses for good (see the top). */
+static void excluded_range(size_t i, uintptr_t *lo, uintptr_t *hi)
+{
+	switch (i) {
+	case 0:
+		*lo = (uintptr_t)&tri_heap;
+		*hi = (uintptr_t)(&tri_heap + 1);
+		return;
+	default:
+		*lo = *hi = 0;
+	}
+}
+#define NEXCLUDED 1
+
 static bool object_is_tricolor(const struct dl_phdr_info *info)
 {
 	if (!info->dlpi_name || !info->dlpi_name[0])
@@ -73,6 +94,43 @@ static bool object_is_tricolor(const struct dl_phdr_info *info)
 	return false;
 }
 
+/* Record (or, in place, visit) [lo, hi) minus the excluded ranges from
+ * index i on. Returns false when out of memory. */
+static bool add_range(struct walk *w, uintptr_t lo, uintptr_t hi, size_t i)
+{
+	for (; i < NEXCLUDED; i++) {
+		uintptr_t xlo, xhi;
+		excluded_range(i, &xlo, &xhi);
+		if (xlo < hi && xhi > lo) {
+			if (lo < xlo && !add_range(w, lo, xlo, i + 1))
+				return false;
+			if (xhi < hi)
+				return add_range(w, xhi, hi, i + 1);
+			return true;
+		}
+	}
+	if (lo >= hi)
+		return true;
+	if (w->visit) {
+		w->visit(lo, hi, w->ctx);
+		return true;
+	}
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct seg *s = realloc(w->segs, ncap * sizeof *s);
+		if (!s) {
+			w->oom = true;
+			return false;
+		}
+		w->segs = s;
+		w->cap = ncap;
+	}
+	w->segs[w->n].lo = lo;
+	w->segs[w->n].hi = hi;
+	w->n++;
+	return true;
+}
+
 static int walk_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct walk *w = arg;
@@ -84,24 +142,8 @@ static int walk_object(struct dl_phdr_info *info, size_t size, void *arg)
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || !ph->p_memsz)
 			continue;
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		uintptr_t hi = lo + ph->p_memsz;
-		if (w->visit) {
-			w->visit(lo, hi, w->ctx);
-			continue;
-		}
-		if (w->n == w->cap) {
-			size_t ncap = w->cap ? w->cap * 2 : 64;
-			struct seg *s = realloc(w->segs, ncap * sizeof *s);
-			if (!s) {
-				w->oom = true;
-				return 1;
-			}
-			w->segs = s;
-			w->cap = ncap;
-		}
-		w->segs[w->n].lo = lo;
-		w->segs[w->n].hi = hi;
-		w->n++;
+		if (!add_range(w, lo, lo + ph->p_memsz, 0))
+			return 1;
 	}
 	return 0;
 }

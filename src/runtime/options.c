@@ -186,7 +186,8 @@ int tri_options_from_env(struct tri_options *o)
 {
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
-					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "debug"};
+					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "data_roots",
+					   "debug"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)
