@@ -15,6 +15,12 @@ check_PROGRAMS += examples/hello
 TESTS += examples/hello
 examples_hello_LDADD = libtricolor.la
 
+# The worker-pool example (README, "Example: a worker pool"), built and run
+# as a test.
+check_PROGRAMS += examples/worker_pool
+TESTS += examples/worker_pool
+examples_worker_pool_LDADD = libtricolor.la
+
 # The soak (tests/soak.c): 10 s in make check, TRI_SOAK_SECONDS (600) in
 # `make stress`.
 check_PROGRAMS += tests/soak
@@ -25,3 +31,6 @@ AM_TESTS_ENVIRONMENT = TRI_SOAK_SECONDS=$${TRI_SOAK_SECONDS:-10}; export TRI_SOA
 stress-soak: tests/soak
 	TRI_SOAK_SECONDS=$(STRESS_SECONDS) ./tests/soak
 stress: stress-soak
+
+# Packaging, API and docs checks (after AM_TESTS_ENVIRONMENT, which it extends).
+include $(srcdir)/tests/packaging.mk

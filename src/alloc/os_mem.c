@@ -7,11 +7,10 @@
 #include <sys/mman.h>
 
 /* Number of commits still to fail (test hook); written by tests through
- * tri_debug_fail_mmap, decremented atomically by committers. */
+ * os_mem_fail_commits (tests' tri_debug_fail_mmap), decremented atomically by committers. */
 static int fail_commits;
 
-TRI_API void tri_debug_fail_mmap(int n);
-void tri_debug_fail_mmap(int n)
+void os_mem_fail_commits(int n)
 {
 	st_seq(&fail_commits, n);
 }

@@ -23,4 +23,8 @@ void *os_alloc_meta(size_t size); /* zeroed, lazily backed, never freed */
  */
 void *os_scratch_resize(void *p, size_t *cap, size_t size);
 void os_scratch_free(void *p, size_t cap);
+/* Test hook: fail the next n arena commits (n = 0 stops). Hidden like every
+ * internal name; tests call it as tri_debug_fail_mmap, exported only by the
+ * test library libtricolor-test.la (tests/test_hooks.c). */
+void os_mem_fail_commits(int n);
 #endif

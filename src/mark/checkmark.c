@@ -14,6 +14,7 @@
 #include "cleanup/cleanup.h"
 #include "final/finalizer.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
 #include <stdlib.h>
@@ -126,6 +127,7 @@ void checkmark_run(void)
 	cm.reached = 0;
 
 	roots_visit(root_visit, NULL);
+	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
 	finalizer_visit_queued(queued_visit, NULL);
 	cleanup_visit_queued(queued_visit, NULL);

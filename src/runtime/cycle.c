@@ -46,6 +46,7 @@
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "mark/workers.h"
 #include "runtime/handshake.h"
@@ -117,6 +118,7 @@ static void run_cycle(uint64_t n, bool forced)
 	struct gcwork roots;
 	gcwork_init(&roots, false);
 	roots_scan(&roots);
+	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
 	finalizer_mark_roots(&roots);
 	cleanup_mark_roots(&roots);

@@ -28,6 +28,7 @@ void tri_options_defaults(struct tri_options *o)
 	o->slow_finalizer_ms = 1000;
 	o->preempt_ms = 1;
 	o->preempt_signal = SIGURG;
+	o->data_roots = 1;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -131,10 +132,17 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 			     o->preempt_signal == SIGSEGV || o->preempt_signal == SIGBUS ||
 			     o->preempt_signal == SIGABRT))
 			bad = 1;
+	} else if (!strcasecmp(key, "data_roots")) {
+		if (!strcasecmp(v, "on") || !strcmp(v, "1"))
+			o->data_roots = 1;
+		else if (!strcasecmp(v, "off") || !strcmp(v, "0"))
+			o->data_roots = 0;
+		else
+			bad = 1;
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, data_roots, debug)",
 			 key, source);
 		return EINVAL;
 	}
@@ -178,7 +186,8 @@ int tri_options_from_env(struct tri_options *o)
 {
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
-					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "debug"};
+					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "data_roots",
+					   "debug"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)
