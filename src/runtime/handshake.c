@@ -49,12 +49,14 @@ static void __attribute__((noinline)) scan_own_stack(struct tri_thread *t, struc
 	__builtin_unwind_init();
 	thread_save_regs(regs);
 	scan_range((uintptr_t)regs, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
 }
 
 static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
 	scan_range(t->blocking_sp, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - t->blocking_sp); /* gctrace */
 }
 
 static void run_action(struct tri_thread *t, int a, bool on_behalf)
