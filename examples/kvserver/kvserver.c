@@ -69,7 +69,8 @@ static struct {
 	int stats;
 	int forget;
 	const char *bind;
-} opt = { 6379, 0, -2, MODE_CLEANUP, 0, 0, "127.0.0.1" };
+	long fd_limit; /* -1: default (half of RLIMIT_NOFILE, at most 1024); 0: off */
+} opt = { 6379, 0, -2, MODE_CLEANUP, 0, 0, "127.0.0.1", -1 };
 
 struct conn {
 	char *rbuf; /* tri_alloc_atomic */
@@ -104,6 +105,17 @@ static int g_listen_fd = -1;
 static int g_stop_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t g_stop;
 static uint64_t g_gc_closed; /* sockets closed by a cleanup / finalizer */
+/* Client sockets owned by connection objects, counted toward the
+ * collector's pacing (tri_resource_*): dropped connections (--forget) get
+ * collected when descriptors run short, not only when memory does. NULL
+ * with --fd-limit 0. Set in main before the workers start. */
+static tri_resource *g_fds;
+
+static void fd_released(void)
+{
+	if (g_fds)
+		tri_resource_release(g_fds);
+}
 
 /* ------------------------------------------------------------------ */
 /* Descriptor safety nets                                              */
@@ -114,6 +126,7 @@ static void close_fd_cleanup(void *arg)
 {
 	int fd = (int)((intptr_t)arg - 1);
 	close(fd);
+	fd_released();
 	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
 }
 
@@ -121,6 +134,7 @@ static void conn_finalizer(void *obj)
 {
 	struct conn *c = obj;
 	close(c->fd);
+	fd_released();
 	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
 }
 
@@ -176,6 +190,8 @@ static void conn_new(struct worker *w, int fd)
 					     (void *)(intptr_t)(fd + 1));
 	else
 		tri_set_finalizer(c, conn_finalizer);
+	if (g_fds) /* c owns fd now: its safety net releases the count */
+		tri_resource_acquire(g_fds);
 
 	if (worker_put(w, fd, c) != 0) {
 		/* The safety net closes fd once c is collected. */
@@ -205,6 +221,7 @@ static void conn_close(struct worker *w, struct conn *c, int forget)
 	else
 		tri_set_finalizer(c, NULL);
 	close(fd);
+	fd_released();
 	w->closed++;
 	tri_keep_alive(c);
 }
@@ -982,6 +999,8 @@ static void print_stats(int nworkers)
 	printf("STAT conns_accepted %" PRIu64 "\n", acc);
 	printf("STAT conns_closed %" PRIu64 "\n", cls);
 	printf("STAT conns_forgotten %" PRIu64 "\n", fgt);
+	printf("STAT fd_limit %ld\n", opt.fd_limit);
+	printf("STAT fds_owned %" PRIu64 "\n", g_fds ? tri_resource_count(g_fds) : 0);
 	printf("STAT conns_closed_by_gc %" PRIu64 "\n",
 	       __atomic_load_n(&g_gc_closed, __ATOMIC_RELAXED));
 	printf("STAT emfile %" PRIu64 "\n", emf);
@@ -1041,6 +1060,10 @@ static void usage(FILE *f, const char *argv0)
 		"  --cleanup-mode M      cleanup (tri_add_cleanup, default) or finalizer\n"
 		"  --forget              drop connections whose client vanished without\n"
 		"                        QUIT without closing them (leak test)\n"
+		"  --fd-limit N          soft limit of client sockets owned by connection\n"
+		"                        objects: a collection starts as they near it\n"
+		"                        (tri_resource_*; default: half of RLIMIT_NOFILE,\n"
+		"                        at most 1024; 0: off)\n"
 		"  --stats               print GC statistics at exit\n",
 		argv0);
 }
@@ -1067,11 +1090,12 @@ int main(int argc, char **argv)
 		{ "cleanup-mode", required_argument, NULL, 'm' },
 		{ "forget", no_argument, NULL, 'f' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "fd-limit", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "p:b:t:g:m:fsh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:b:t:g:m:fshF:", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': opt.port = parse_int(optarg, 0, 65535, "port"); break;
 		case 'b': opt.bind = optarg; break;
@@ -1089,6 +1113,7 @@ int main(int argc, char **argv)
 			break;
 		case 'f': opt.forget = 1; break;
 		case 's': opt.stats = 1; break;
+		case 'F': opt.fd_limit = parse_int(optarg, 0, 1 << 30, "fd limit"); break;
 		case 'h': usage(stdout, argv[0]); return 0;
 		default: usage(stderr, argv[0]); return 2;
 		}
@@ -1118,6 +1143,13 @@ int main(int argc, char **argv)
 	int rc = tri_init(topts[0] ? topts : NULL);
 	if (rc != 0) {
 		fprintf(stderr, "tricolor-kvserver: tri_init: %s\n", strerror(rc));
+		return 1;
+	}
+	if (opt.fd_limit < 0)
+		opt.fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 2 < 1024
+				       ? (long)(rl.rlim_cur / 2) : 1024;
+	if (opt.fd_limit > 0 && !(g_fds = tri_resource_new("client sockets", (uint64_t)opt.fd_limit))) {
+		fprintf(stderr, "tricolor-kvserver: out of memory\n");
 		return 1;
 	}
 	tri_add_roots(&g_srv, &g_srv + 1);

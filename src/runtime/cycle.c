@@ -48,6 +48,7 @@
 #include "mark/roots.h"
 #include "mark/scan.h"
 #include "mark/workers.h"
+#include "runtime/external.h"
 #include "runtime/gccpu.h"
 #include "runtime/gctrace.h"
 #include "runtime/handshake.h"
@@ -216,7 +217,8 @@ static bool auto_cycle_due(void)
 		return false;
 	st_seq(&tri_rt.trigger_pending, 0);
 	int64_t live = ld_relaxed(&tri_stats.heap_live);
-	return live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger);
+	return (live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger)) ||
+	       external_cycle_due(); /* a resource counter asked (external.c) */
 }
 
 static void *coordinator_main(void *arg)

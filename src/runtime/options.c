@@ -138,7 +138,7 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, show_stats, debug)",
 			 key, source);
 		return EINVAL;
 	}
