@@ -25,5 +25,6 @@ tricolor_kvserver_SOURCES = \
 	examples/kvserver/kv_table.h
 tricolor_kvserver_LDADD = libtricolor.la
 
-TESTS += tests/kvserver_integration.sh
+TESTS += tests/kvserver_integration.sh tests/kvserver_fuzz.sh
+EXTRA_DIST += tests/kvserver_fuzz.py
 EXTRA_DIST += tests/kvserver_integration.sh perf/kvserver-bench docs/kvserver.md

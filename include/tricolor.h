@@ -439,6 +439,55 @@ TRI_API int tri_drain(long timeout_ms);
 	} while (0)
 
 /* ------------------------------------------------------------------ */
+/* External resources                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A counter of a scarce resource outside the heap (file descriptors,
+ * sockets, handles) that heap objects own and a cleanup or finalizer
+ * releases. The collector is paced on heap bytes; a program that drops
+ * objects owning descriptors but allocates little would run out of
+ * descriptors long before the heap asks for a cycle. Counting the resource
+ * lets the collector run on its account too (as .NET's HandleCollector and
+ * GC.AddMemoryPressure do).
+ *
+ * Pacing, with L the soft limit and low the smallest count seen since the
+ * last cycle this resource triggered: tri_resource_acquire starts a cycle
+ * (without waiting) when the count reaches (low + L) / 2 and a cycle has
+ * completed since the last one it started, so the cycle and the cleanups it
+ * queues have the other half of the way to run. When the count exceeds L,
+ * the acquiring thread collects and waits (at most 1 s) for the queued
+ * finalizers and cleanups, provided the last such wait brought the count
+ * back under L: a program that keeps more than L reachable makes the limit
+ * soft (no collection per acquisition) until the count falls below L / 2.
+ * The wait is skipped in a finalizer or cleanup and on threads that are not
+ * attached. In a program whose garbage holds the resources, the count stays
+ * within L plus what other threads acquire during one such wait.
+ */
+typedef struct tri_resource tri_resource;
+
+/*
+ * tri_resource_new: a counter named name (copied; used in messages and
+ * debug=stats) with soft limit soft_limit (> 0). Counters live until exit.
+ * Returns NULL with errno ENOMEM. Aborts: "tri_resource_new: soft_limit
+ * is 0", and before tri_init.
+ */
+TRI_API tri_resource *tri_resource_new(const char *name, uint64_t soft_limit);
+
+/*
+ * tri_resource_acquire / tri_resource_release: one unit was acquired /
+ * released (call release in the cleanup or finalizer that closes it, and
+ * where the program closes it itself). Any thread. Aborts on misuse:
+ * "tri_resource_release: resource \"NAME\" released more often than
+ * acquired", "...: resource is NULL".
+ */
+TRI_API void tri_resource_acquire(tri_resource *r);
+TRI_API void tri_resource_release(tri_resource *r);
+
+/* tri_resource_count: units acquired and not yet released. */
+TRI_API uint64_t tri_resource_count(const tri_resource *r);
+
+/* ------------------------------------------------------------------ */
 /* Metrics                                                             */
 /* ------------------------------------------------------------------ */
 

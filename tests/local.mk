@@ -9,6 +9,7 @@ include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/probes.mk
 include $(srcdir)/tests/valgrind.mk
 include $(srcdir)/tests/correctness.mk
+include $(srcdir)/tests/observability.mk
 
 # The README's example, built and run as a test.
 check_PROGRAMS += examples/hello

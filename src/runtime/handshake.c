@@ -51,6 +51,7 @@ static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
 	scan_range(t->blocking_sp, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - t->blocking_sp); /* gctrace */
 }
 
 static void run_action(struct tri_thread *t, int a, bool on_behalf)

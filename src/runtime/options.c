@@ -82,10 +82,12 @@ static int parse_debug(struct tri_options *o, const char *v, const char *source)
 			o->poison = 1;
 		else if (!strcmp(f, "checkfinalizers") || !strcmp(f, "checkfinalizers=1"))
 			o->checkfinalizers = 1;
+		else if (!strcmp(f, "stats") || !strcmp(f, "stats=1"))
+			o->stats = 1;
 		else if (!strncmp(f, "trace=", 6) && f[6])
 			snprintf(o->trace_path, sizeof o->trace_path, "%s", f + 6);
 		else {
-			tri_warn("tri_init: unknown debug flag \"%s\" in %s (known: gctrace, checkmark, poison, checkfinalizers, trace=PATH)",
+			tri_warn("tri_init: unknown debug flag \"%s\" in %s (known: gctrace, checkmark, poison, checkfinalizers, stats, trace=PATH)",
 				 f, source);
 			return EINVAL;
 		}
@@ -106,6 +108,8 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 			o->memory_limit = 0;
 		else
 			bad = parse_size(v, &o->memory_limit);
+	} else if (!strcasecmp(key, "show_stats")) {
+		bad = parse_int(v, 0, 1, &o->stats);
 	} else if (!strcasecmp(key, "mark_workers")) {
 		bad = parse_int(v, 1, 256, &o->mark_workers);
 	} else if (!strcasecmp(key, "cleanup_workers")) {
@@ -142,7 +146,7 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, data_roots, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, data_roots, show_stats, debug)",
 			 key, source);
 		return EINVAL;
 	}
@@ -187,7 +191,7 @@ int tri_options_from_env(struct tri_options *o)
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
 					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "data_roots",
-					   "debug"};
+					   "show_stats", "debug"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)

@@ -26,6 +26,7 @@ struct tri_options {
 	int checkmark;
 	int poison;
 	int checkfinalizers;
+	int stats;		/* debug=stats or show_stats=1: report at exit */
 	char trace_path[256];
 };
 

@@ -114,6 +114,7 @@ void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struc
 	__builtin_unwind_init();
 	thread_save_regs(regs);
 	scan_range((uintptr_t)regs, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
 }
 
 static void thread_exit_destructor(void *arg)
