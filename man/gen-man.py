@@ -32,6 +32,9 @@ FAMILIES = [
      ["tri_thread_attach", "tri_thread_detach", "tri_thread_is_attached",
       "tri_thread_set_name", "tri_safepoint", "tri_blocking_enter",
       "tri_blocking_leave", "TRI_BLOCKING"]),
+    ("tri_resource_new", "external resources that pace the collector",
+     ["tri_resource_new", "tri_resource_acquire", "tri_resource_release",
+      "tri_resource_count"]),
     ("tri_read_metric", "metrics and pauses",
      ["tri_read_metric", "tri_metrics_list", "tri_pauses"]),
 ]
