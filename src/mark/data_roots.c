@@ -37,10 +37,20 @@
  * never in a segment. Stores into globals still need tri_store (the barrier), as for
  * any root: the scan is concurrent with the mutators.
  *
- * Data: none shared; each call has its own range list and buffer.
+ * Data: the range list (segs, nsegs) and the copy buffer, both mmap'd
+ * scratch (alloc/os_mem.h), written and read only by the coordinator
+ * thread, which is the only caller (cycle.c's root scan lists the segments
+ * anew; checkmark.c, with the world stopped, reuses that list).
+ * No malloc and no loader lock while the world is stopped: a parked thread
+ * may hold malloc's arena lock (issue 14 case 4) or, parked inside libc by
+ * the preemption handler, the loader lock that dl_iterate_phdr takes. So
+ * the checkmark pass scans the segments listed at this cycle's root scan
+ * (a library loaded since is a root from the next cycle on, one unloaded
+ * since reads short through process_vm_readv).
  * Callers: runtime/cycle.c (global roots), mark/checkmark.c.
  */
 #include "mark/data_roots.h"
+#include "alloc/os_mem.h"
 #include "alloc/span.h"
 #include "mark/scan.h"
 #include "runtime/runtime.h"
@@ -58,8 +68,8 @@ struct seg {
 };
 
 struct walk {
-	struct seg *segs;
-	size_t n, cap;
+	struct seg *segs; /* os_scratch memory, seg_bytes long */
+	size_t n, seg_bytes;
 	bool oom;
 	/* in-place mode (no process_vm_readv): visit during the walk */
 	range_visitor visit;
@@ -115,15 +125,14 @@ static bool add_range(struct walk *w, uintptr_t lo, uintptr_t hi, size_t i)
 		w->visit(lo, hi, w->ctx);
 		return true;
 	}
-	if (w->n == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 64;
-		struct seg *s = realloc(w->segs, ncap * sizeof *s);
+	if ((w->n + 1) * sizeof *w->segs > w->seg_bytes) {
+		size_t want = w->seg_bytes ? w->seg_bytes * 2 : 64 * sizeof *w->segs;
+		struct seg *s = os_scratch_resize(w->segs, &w->seg_bytes, want);
 		if (!s) {
 			w->oom = true;
 			return false;
 		}
 		w->segs = s;
-		w->cap = ncap;
 	}
 	w->segs[w->n].lo = lo;
 	w->segs[w->n].hi = hi;
@@ -174,19 +183,26 @@ static bool visit_copied(uintptr_t lo, uintptr_t hi, uintptr_t *buf, range_visit
 	return true;
 }
 
-void data_roots_visit(range_visitor visit, void *ctx)
+/* The coordinator's list and copy buffer (see Data at the top). */
+static struct walk listed;
+static uintptr_t *copy_buf;
+static size_t copy_cap;
+
+static void visit_segments(bool relist, range_visitor visit, void *ctx)
 {
 	if (!tri_rt.opt.data_roots)
 		return;
-	struct walk w = {0};
-	uintptr_t *buf = malloc(COPY_BYTES);
-	if (buf) {
-		dl_iterate_phdr(walk_object, &w);
-		bool copied = !w.oom;
-		for (size_t i = 0; copied && i < w.n; i++)
-			copied = visit_copied(w.segs[i].lo, w.segs[i].hi, buf, visit, ctx);
-		free(w.segs);
-		free(buf);
+	if (!copy_buf)
+		copy_buf = os_scratch_resize(NULL, &copy_cap, COPY_BYTES);
+	if (copy_buf) {
+		if (relist) {
+			listed.n = 0;
+			listed.oom = false;
+			dl_iterate_phdr(walk_object, &listed);
+		}
+		bool copied = !listed.oom;
+		for (size_t i = 0; copied && i < listed.n; i++)
+			copied = visit_copied(listed.segs[i].lo, listed.segs[i].hi, copy_buf, visit, ctx);
 		if (copied)
 			return;
 		/* No process_vm_readv (or no memory for the list): ranges
@@ -197,6 +213,11 @@ void data_roots_visit(range_visitor visit, void *ctx)
 	dl_iterate_phdr(walk_object, &inplace);
 }
 
+void data_roots_visit(range_visitor visit, void *ctx)
+{
+	visit_segments(false, visit, ctx);
+}
+
 static void scan_visit(uintptr_t lo, uintptr_t hi, void *ctx)
 {
 	scan_range(lo, hi, ctx);
@@ -204,5 +225,5 @@ static void scan_visit(uintptr_t lo, uintptr_t hi, void *ctx)
 
 void data_roots_scan(struct gcwork *w)
 {
-	data_roots_visit(scan_visit, w);
+	visit_segments(true, scan_visit, w);
 }
