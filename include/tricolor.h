@@ -352,7 +352,16 @@ TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
 /*
  * tri_add_roots: register [start, end) as a root range, scanned
  * conservatively every cycle. Stores of heap pointers into it must use
- * tri_store. Ranges may overlap; any thread.
+ * tri_store. Ranges may overlap; any attached or unattached thread after
+ * tri_init.
+ * Pointers already in the range: when a cycle is marking, the call scans
+ * the range itself, so they count as roots of that cycle. Memory that is not
+ * registered is invisible to the collector, so a heap pointer held only
+ * there across the end of a cycle's marking is garbage to that cycle, and
+ * registering the range afterwards cannot bring its object back. Register a
+ * range before storing the only copy of a heap pointer in it, or keep the
+ * pointer reachable elsewhere (a local variable passed to tri_keep_alive
+ * after this call) until tri_add_roots returns.
  */
 TRI_API void tri_add_roots(void *start, void *end);
 

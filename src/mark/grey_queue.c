@@ -244,15 +244,29 @@ bool grey_queue_idle_reset_dirty(void)
 	return idle;
 }
 
-static int gate_inside; /* markers inside the gate (seq_cst) */
+/* gate_inside: markers inside the gate; gate_closing: the coordinator is
+ * deciding whether marking is over (mark_gate_try_close). Both seq_cst:
+ * gate_inside is changed by every marker, gate_closing written only by the
+ * coordinator. See the protocol in grey_queue.h. */
+static int gate_inside;
+static int gate_closing;
 
 bool mark_gate_enter(void)
 {
-	fetch_add_seq(&gate_inside, 1);
-	if (ld_seq(&tri_rt.phase) == PHASE_MARK)
-		return true;
-	fetch_add_seq(&gate_inside, -1);
-	return false;
+	for (;;) {
+		fetch_add_seq(&gate_inside, 1);
+		if (!ld_seq(&gate_closing)) {
+			if (ld_seq(&tri_rt.phase) == PHASE_MARK)
+				return true;
+			fetch_add_seq(&gate_inside, -1);
+			return false;
+		}
+		/* The coordinator is deciding: wait for its verdict (a few
+		 * microseconds unless it is descheduled), then look again. */
+		fetch_add_seq(&gate_inside, -1);
+		while (ld_seq(&gate_closing))
+			sched_yield();
+	}
 }
 
 void mark_gate_exit(void)
@@ -260,11 +274,19 @@ void mark_gate_exit(void)
 	fetch_add_seq(&gate_inside, -1);
 }
 
-/* Dekker with seq_cst: a marker that incremented before our phase store is
- * waited for; one that increments after it sees MARK_DONE and backs out. */
-void mark_gate_close(void)
+/* Dekker with seq_cst: a marker that incremented before our store of
+ * gate_closing is waited for; one that increments after it sees the flag
+ * and waits for the verdict. The verdict is taken with nobody inside, so
+ * it sees every mark a gate user made (each sets `dirty` before it leaves)
+ * and no shade is dropped while it is pending. */
+bool mark_gate_try_close(void)
 {
-	st_seq(&tri_rt.phase, PHASE_MARK_DONE);
+	st_seq(&gate_closing, 1);
 	while (ld_seq(&gate_inside))
 		sched_yield();
+	bool done = !ld_seq(&tri_grey.dirty) && grey_queue_idle();
+	if (done)
+		st_seq(&tri_rt.phase, PHASE_MARK_DONE); /* before the flag drops */
+	st_seq(&gate_closing, 0);
+	return done;
 }

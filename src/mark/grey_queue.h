@@ -107,15 +107,33 @@ bool grey_queue_idle_reset_dirty(void);
 
 /*
  * The mark gate. Mutators mark outside handshakes in a few places (a full
- * barrier buffer, tri_set_finalizer during marking, tri_add_cleanup). Each
- * such marker enters the gate, checks that marking is still on, marks, and
- * leaves. The coordinator closes the gate at termination: it sets phase to
- * MARK_DONE and waits until nobody is inside, so no mark bit is ever set
- * after marking ended - in particular never in a span that a lazy sweeper
- * has already swept, where a stale bit would make the object look marked in
- * the next cycle and hide its children (a use-after-free).
+ * barrier buffer, tri_set_finalizer during marking, tri_add_cleanup, a
+ * range registered with tri_add_roots, a thread attaching after the
+ * stack-scan handshake). Each such marker enters the gate, checks that
+ * marking is still on, marks (setting `dirty` through its gcwork), and
+ * leaves. The coordinator ends marking with mark_gate_try_close, in two
+ * steps: it raises gate_closing and waits until nobody is inside (markers
+ * arriving meanwhile wait for the verdict instead of marking or backing
+ * out); then, with nobody inside, it decides. If no marker marked anything
+ * since the termination instant (dirty clear, queue idle), marking is over:
+ * phase = MARK_DONE, and from then on every marker backs out, which is safe
+ * because every object a mutator can reach is marked (the termination proof
+ * in runtime/cycle.c). Otherwise a late marker (a root range or an attaching
+ * thread's stack, scanned after round B) greyed something: the gate opens
+ * again and termination runs another round, so its grey objects are scanned
+ * with the barrier still feeding the marker. Dropping shades while a late
+ * marker's grey objects are still unscanned would lose objects a mutator
+ * loads from them and then unlinks (a deletion shade dropped), which a
+ * drain after the close could not recover.
+ * So no mark bit is ever set after marking ended - in particular never in a
+ * span that a lazy sweeper has already swept, where a stale bit would make
+ * the object look marked in the next cycle and hide its children (a
+ * use-after-free).
  */
 bool mark_gate_enter(void);
 void mark_gate_exit(void);
-void mark_gate_close(void);
+/* Coordinator, after a clean round B: true if marking is over (phase is
+ * then MARK_DONE and the gate closed for good this cycle); false if a late
+ * marker produced work (the gate is open again: run more rounds). */
+bool mark_gate_try_close(void);
 #endif

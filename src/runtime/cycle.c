@@ -25,7 +25,10 @@
  *     object (queue empty, markers idle, and every buffered shade was of an
  *     already-marked object, else round B would have marked it and set
  *     dirty); stacks are black and new objects black: marking is complete.
- *  6. mark_enabled = 0, phase = MARK_DONE, and the mark gate is drained:
+ *  6. The mark gate closes (mark_gate_try_close: phase = MARK_DONE once
+ *     nobody inside marked anything since I; a late root scan - a range
+ *     registered or a thread attached after round B - sends the loop back
+ *     for another round instead), then mark_enabled = 0:
  *     no mark bit is set after this point (later barrier flushes are
  *     dropped; they can only name marked objects). debug=checkmark verifies
  *     the mark here, with the world stopped.
@@ -139,8 +142,8 @@ static void run_cycle(uint64_t n, bool forced)
 		if (!grey_queue_idle_reset_dirty())
 			continue; /* new work arrived since the drain */
 		handshake(HS_FLUSH);
-		if (!ld_seq(&tri_grey.dirty) && grey_queue_idle())
-			break;
+		if (!ld_seq(&tri_grey.dirty) && grey_queue_idle() && mark_gate_try_close())
+			break; /* 6: phase is MARK_DONE, the gate closed */
 	}
 	gcwork_dispose(&cw);
 	fetch_add(&tri_stats.termination_rounds, rounds);
@@ -148,20 +151,9 @@ static void run_cycle(uint64_t n, bool forced)
 	uint64_t t_mark = tri_now_ns();
 	gctrace_at(&gt, GT_MARK, t_mark);
 
-	/* 6. Marking is over. */
+	/* 6. Marking is over: the gate closed in the loop above (a late root
+	 * scan reopens it for another round instead, mark/grey_queue.h). */
 	st_seq(&tri_rt.mark_enabled, 0);
-	mark_gate_close();
-	/* A marker that entered the gate after round B but before the close
-	 * names only marked objects (section 8), except a range registered or a
-	 * thread attached in that instant (mark/roots.c, runtime/thread.c),
-	 * whose scan may have greyed an object no one would scan: drain what is
-	 * left, which is safe until central_sweep_start (docs/design.md 20). */
-	if (!grey_queue_idle()) {
-		struct gcwork lw;
-		gcwork_init(&lw, true);
-		mark_drain(&lw, 0);
-		gcwork_dispose(&lw);
-	}
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
