@@ -81,8 +81,14 @@ TRI_API int tri_init(const char *options);
 
 /*
  * tri_thread_attach: register the calling thread with the collector. Its
- * stack and registers become roots. Any thread may call it after tri_init;
- * attaching an attached thread is a no-op. Aborts if tri_init was not called.
+ * stack and registers become roots. Any thread may call it after tri_init,
+ * also while a collection runs (a thread attaching during marking scans its
+ * own stack, so what it received from its creator survives); attaching an
+ * attached thread is a no-op. Aborts if tri_init was not called.
+ * The thread's stack is the one pthreads gave it: switching stacks
+ * (ucontext, coroutine libraries, sigaltstack handlers) and calling tricolor
+ * there is not supported and aborts ("stack pointer ... is outside this
+ * thread's stack") where it is noticed.
  */
 TRI_API void tri_thread_attach(void);
 
@@ -218,7 +224,9 @@ TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
 /*
  * tri_add_roots: register [start, end) as a root range, scanned
  * conservatively every cycle. Stores of heap pointers into it must use
- * tri_store. Ranges may overlap; any thread.
+ * tri_store once it is registered. Ranges may overlap; any thread, at any
+ * time: registered while a collection marks, the range is scanned by this
+ * call (what it already holds survives that collection).
  */
 TRI_API void tri_add_roots(void *start, void *end);
 

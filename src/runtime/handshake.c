@@ -92,6 +92,7 @@ static void __attribute__((noinline)) stop_self(struct tri_thread *t, uint64_t r
 	uintptr_t here;
 	__builtin_unwind_init();
 	thread_save_regs(t->regs);
+	thread_check_sp(t, (uintptr_t)&here, "tricolor: world stop");
 	t->blocking_sp = (uintptr_t)&here;
 	uint64_t t0 = tri_now_ns();
 	st_release(&t->hs_done, req);
@@ -266,6 +267,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 	struct tri_thread *t = thread_require("tri_blocking_enter");
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
+	thread_check_sp(t, caller_sp, "tri_blocking_enter");
 	memcpy(t->regs, regs, 6 * sizeof(uintptr_t));
 	t->blocking_sp = caller_sp;
 	st_release(&t->state, TS_BLOCKING);

@@ -113,6 +113,7 @@ void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struc
 	uintptr_t regs[8];
 	__builtin_unwind_init();
 	thread_save_regs(regs);
+	thread_check_sp(t, (uintptr_t)regs, "tricolor: stack scan");
 	scan_range((uintptr_t)regs, t->stack_hi, w);
 }
 
@@ -142,6 +143,7 @@ void thread_attach_internal(void)
 	t->slow = tri_rt.opt.poison ? SLOW_DEBUG : 0;
 	t->id = fetch_add(&next_thread_id, 1);
 	thread_stack_bounds(&t->stack_lo, &t->stack_hi);
+	thread_check_sp(t, (uintptr_t)__builtin_frame_address(0), "tri_thread_attach");
 	pthread_mutex_init(&t->sig_lock, NULL);
 	t->state = TS_RUNNING;
 	t->pthread = pthread_self();

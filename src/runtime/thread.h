@@ -112,6 +112,22 @@ static inline struct tri_thread *thread_require(const char *fn)
 void thread_attach_internal(void);
 /* Save callee-saved registers into regs[] (x86-64 and aarch64). */
 void thread_save_regs(uintptr_t *regs);
+/*
+ * Abort unless sp lies inside t's stack [stack_lo, stack_hi). Stacks are
+ * scanned from a stack pointer up to stack_hi, so a thread running on
+ * another stack (ucontext, a coroutine library) would make the scanner walk
+ * from the coroutine's stack to the thread stack's top, across unrelated
+ * memory (a SIGSEGV in scan_range, issue 14 case 8). Switching stacks is
+ * not supported; fn names the entry point that noticed.
+ */
+static inline void thread_check_sp(const struct tri_thread *t, uintptr_t sp, const char *fn)
+{
+	if (unlikely(sp < t->stack_lo || sp >= t->stack_hi))
+		tri_fatal("%s: stack pointer %p is outside this thread's stack [%p, %p): running tricolor code "
+			  "on another stack (ucontext, coroutines) is not supported",
+			  fn, (void *)sp, (void *)t->stack_lo, (void *)t->stack_hi);
+}
+
 /* The calling thread scans its own registers and stack (from this call's
  * frame up to stack_hi) into w. */
 struct gcwork;
