@@ -700,6 +700,109 @@ START_TEST(test_running_on_a_coroutine_stack_aborts_with_a_clear_message)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* Smaller defects                                                   */
+/* ---------------------------------------------------------------- */
+
+static pthread_key_t program_key;
+static void *dtor_root[1];
+static int dtor_ran; /* atomic */
+
+/* The program's own destructor uses the heap while the thread exits. */
+static void program_destructor(void *v)
+{
+	void *p = tri_alloc(128);
+	tsup_fill(p, 128, (uintptr_t)v);
+	tri_store(&dtor_root[0], p);
+	__atomic_store_n(&dtor_ran, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *exits_attached_main(void *arg)
+{
+	(void)arg;
+	tri_thread_attach();
+	pthread_setspecific(program_key, (void *)(uintptr_t)77);
+	return NULL; /* exits attached: tricolor's own destructor detaches it */
+}
+
+/*
+ * A key created after tri_init comes after tricolor's own key, whose
+ * destructor used to run first and detach the thread: the program's
+ * destructor then aborted with "tri_alloc: thread not attached".
+ */
+START_TEST(test_program_key_destructor_may_use_the_heap_when_the_thread_exits_attached)
+{
+	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
+	tri_add_roots(dtor_root, dtor_root + 1);
+	ck_assert_int_eq(pthread_key_create(&program_key, program_destructor), 0);
+	uint64_t attached = metric("/sched/threads/attached:threads");
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, exits_attached_main, NULL), 0);
+	tri_blocking_enter();
+	pthread_join(th, NULL);
+	tri_blocking_leave();
+	ck_assert(__atomic_load_n(&dtor_ran, __ATOMIC_SEQ_CST));
+	ck_assert_uint_eq(metric("/sched/threads/attached:threads"), attached); /* detached in the end */
+	tri_collect();
+	ck_assert_uint_eq(tsup_check_fill(tri_load(&dtor_root[0]), 128, 77), 128);
+	tri_collect(); /* no handshake waits for the exited thread */
+}
+END_TEST
+
+static __thread void *tls_ref;
+
+static __attribute__((noinline)) void fill_tls_ref(uint64_t seed)
+{
+	void *p = tri_alloc(200);
+	tsup_fill(p, 200, seed);
+	tls_ref = p; /* the only pointer: a plain store, like a stack variable */
+}
+
+static __attribute__((noinline)) void *tls_root_survives(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg;
+	fill_tls_ref(seed);
+	tsup_scrub_stack();
+	for (int i = 0; i < 3; i++)
+		tri_collect();
+	ck_assert_msg(tsup_check_fill(tls_ref, 200, seed) == 200,
+		      "an object held only by a __thread variable was freed (%s thread)",
+		      seed == 1 ? "main" : "another");
+	return NULL;
+}
+
+/*
+ * __thread variables are roots on every attached thread. Before the fix
+ * they were on threads other than main (glibc puts their TLS inside the
+ * reported stack) but not on the main thread, whose TLS the dynamic linker
+ * allocates elsewhere.
+ */
+START_TEST(test_thread_local_variables_are_roots_on_main_and_other_threads)
+{
+	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
+	tls_root_survives((void *)1);
+	tsup_run_in_thread(tls_root_survives, (void *)2);
+}
+END_TEST
+
+/* The description of /gc/gogc:percent says what the value reads when off. */
+START_TEST(test_gogc_metric_reads_uint64_max_when_off_as_its_description_says)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	ck_assert_uint_eq(metric("/gc/gogc:percent"), UINT64_MAX);
+	size_t n = 0;
+	const tri_metric_desc *d = tri_metrics_list(&n);
+	const char *desc = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(d[i].name, "/gc/gogc:percent"))
+			desc = d[i].description;
+	ck_assert_ptr_nonnull(desc);
+	ck_assert_msg(strstr(desc, "UINT64_MAX") != NULL, "description: %s", desc);
+	tri_gc_percent(150);
+	ck_assert_uint_eq(metric("/gc/gogc:percent"), 150);
+}
+END_TEST
+
 static Suite *correctness_suite(void)
 {
 	Suite *s = suite_create("correctness");
@@ -733,6 +836,13 @@ static Suite *correctness_suite(void)
 	tc = tcase_create("coroutine");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_running_on_a_coroutine_stack_aborts_with_a_clear_message);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("smaller");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_program_key_destructor_may_use_the_heap_when_the_thread_exits_attached);
+	tcase_add_test(tc, test_gogc_metric_reads_uint64_max_when_off_as_its_description_says);
+	tcase_add_test(tc, test_thread_local_variables_are_roots_on_main_and_other_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memmove");

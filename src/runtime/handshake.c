@@ -51,6 +51,7 @@ static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
 	scan_range(t->blocking_sp, t->stack_hi, w);
+	thread_scan_tls(t, w);
 }
 
 static void run_action(struct tri_thread *t, int a, bool on_behalf)

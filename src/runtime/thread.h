@@ -28,7 +28,7 @@
  *                 (release), read by the collector (acquire).
  *   blocking_sp, regs: the owner, before the release store of BLOCKING;
  *                 read by the collector after its acquire CAS.
- *   stack_lo, stack_hi  set at attach, immutable.
+ *   stack_lo, stack_hi, tls, ntls  set at attach, immutable.
  *   sig_lock      taken by the coordinator around pthread_sigqueue (preempt.c)
  *                 and by the owner around its store of DETACHED: t->pthread
  *                 stays valid while a signal is sent.
@@ -47,6 +47,7 @@
 #define SLOW_DETACHED 4u
 
 #define WBUF_CAP 512
+#define TRI_TLS_MAX 8
 
 enum thread_state {
 	TS_RUNNING = 0,
@@ -73,10 +74,18 @@ struct tri_thread {
 	uint64_t hs_done;
 
 	uintptr_t stack_lo, stack_hi;
+	/* The thread's TLS blocks that lie outside its stack (the main
+	 * thread's, and any glibc placed elsewhere): set at attach, immutable;
+	 * scanned with the stack (thread_scan_tls). */
+	struct {
+		uintptr_t lo, hi;
+	} tls[TRI_TLS_MAX];
+	uint32_t ntls;
 	pthread_mutex_t sig_lock;
 	uintptr_t blocking_sp;
 	uintptr_t regs[8];
 	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
+	int exit_rounds; /* owner: pthread key destructor rounds seen (thread.c) */
 
 	uint64_t alloc_bytes;
 	struct pause_ring *ring;
@@ -132,6 +141,11 @@ static inline void thread_check_sp(const struct tri_thread *t, uintptr_t sp, con
  * frame up to stack_hi) into w. */
 struct gcwork;
 void thread_scan_own_stack(struct tri_thread *t, struct gcwork *w);
+/* Scan t's TLS blocks (t->tls) into w: any thread (the coordinator on
+ * behalf of a blocking thread too). __thread variables are roots of every
+ * attached thread, like its stack: scanned at its stack scan, written
+ * without the barrier. */
+void thread_scan_tls(const struct tri_thread *t, struct gcwork *w);
 /* The calling thread's stack: [*lo, *hi). */
 void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 #endif
