@@ -62,7 +62,13 @@ extern "C" {
  * TRICOLOR_OPTIONS (same syntax) and then one variable per option,
  * TRICOLOR_<KEY> in upper case (TRICOLOR_GC_PERCENT=50).
  * Keys: gc_percent (int >= 0 or "off", default 100), memory_limit (bytes,
- * suffixes k/m/g, default none), mark_workers (default max(1, ncpu/4)),
+ * suffixes k/m/g, default none; a soft limit on the resident heap, as Go's
+ * GOMEMLIMIT: it lowers the heap goal and, above 1.25x the limit, makes
+ * allocating threads wait for collections; once one fails to bring the
+ * resident heap back under the limit (live data plus fragmentation exceed it: spans
+ * that keep a live object cannot be returned) the heap is allowed to grow
+ * past it, the next forced collection coming only after as long again as
+ * that one took and another limit/8 bytes allocated), mark_workers (default max(1, ncpu/4)),
  * cleanup_workers (default max(4, ncpu)), heap_reserve (address space
  * reserved for the heap, default 64g), min_heap (default 4m),
  * slow_finalizer_ms (default 1000), preempt_ms (delay before a thread that
