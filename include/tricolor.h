@@ -81,7 +81,13 @@ extern "C" {
  * TRICOLOR_OPTIONS (same syntax) and then one variable per option,
  * TRICOLOR_<KEY> in upper case (TRICOLOR_GC_PERCENT=50).
  * Keys: gc_percent (int >= 0 or "off", default 100), memory_limit (bytes,
- * suffixes k/m/g, default none), mark_workers (default max(1, ncpu/4)),
+ * suffixes k/m/g, default none; a soft limit on the resident heap, as Go's
+ * GOMEMLIMIT: it lowers the heap goal and, above 1.25x the limit, makes
+ * allocating threads wait for collections; once one fails to bring the
+ * resident heap back under the limit (live data plus fragmentation exceed it: spans
+ * that keep a live object cannot be returned) the heap is allowed to grow
+ * past it, the next forced collection coming only after as long again as
+ * that one took and another limit/8 bytes allocated), mark_workers (default max(1, ncpu/4)),
  * cleanup_workers (default max(4, ncpu)), heap_reserve (address space
  * reserved for the heap, default 64g), min_heap (default 4m),
  * slow_finalizer_ms (default 1000), preempt_ms (delay before a thread that
@@ -117,8 +123,14 @@ TRI_API int tri_init(const char *options);
 
 /*
  * tri_thread_attach: register the calling thread with the collector. Its
- * stack and registers become roots. Any thread may call it after tri_init;
- * attaching an attached thread is a no-op. Aborts if tri_init was not called.
+ * stack and registers become roots. Any thread may call it after tri_init,
+ * also while a collection runs (a thread attaching during marking scans its
+ * own stack, so what it received from its creator survives); attaching an
+ * attached thread is a no-op. Aborts if tri_init was not called.
+ * The thread's stack is the one pthreads gave it: switching stacks
+ * (ucontext, coroutine libraries, sigaltstack handlers) and calling tricolor
+ * there is not supported and aborts ("stack pointer ... is outside this
+ * thread's stack") where it is noticed.
  */
 TRI_API void tri_thread_attach(void);
 

@@ -139,6 +139,8 @@ void checkmark_run(void)
 			continue;
 		cm_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), "a thread's registers", true);
 		cm_range(t->blocking_sp, t->stack_hi, "a thread's stack", true);
+		for (uint32_t i = 0; i < t->ntls; i++)
+			cm_range(t->tls[i].lo, t->tls[i].hi, "a thread's TLS", true);
 	}
 	tsan_release(&tri_rcu_sync_token);
 	rcu_read_unlock();

@@ -52,6 +52,7 @@ static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
 	scan_range(t->blocking_sp, t->stack_hi, w);
 	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - t->blocking_sp); /* gctrace */
+	thread_scan_tls(t, w);
 }
 
 static void run_action(struct tri_thread *t, int a, bool on_behalf)
@@ -93,6 +94,7 @@ static void __attribute__((noinline)) stop_self(struct tri_thread *t, uint64_t r
 	uintptr_t here;
 	__builtin_unwind_init();
 	thread_save_regs(t->regs);
+	thread_check_sp(t, (uintptr_t)&here, "tricolor: world stop");
 	t->blocking_sp = (uintptr_t)&here;
 	uint64_t t0 = tri_now_ns();
 	st_release(&t->hs_done, req);
@@ -267,6 +269,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 	struct tri_thread *t = thread_require("tri_blocking_enter");
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
+	thread_check_sp(t, caller_sp, "tri_blocking_enter");
 	memcpy(t->regs, regs, 6 * sizeof(uintptr_t));
 	t->blocking_sp = caller_sp;
 	st_release(&t->state, TS_BLOCKING);

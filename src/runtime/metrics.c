@@ -105,7 +105,7 @@ static const tri_metric_desc metrics[] = {
 	{"/gc/cleanups/workers:threads", "Cleanup worker threads now."},
 	{"/gc/cleanups/workers-peak:threads", "Most cleanup worker threads at once."},
 	{"/sched/threads/attached:threads", "Attached threads now (including the finalizer and cleanup threads)."},
-	{"/gc/gogc:percent", "gc_percent (Go's GOGC); -1 when off."},
+	{"/gc/gogc:percent", "gc_percent (Go's GOGC); UINT64_MAX (-1 as uint64) when off."},
 	{"/gc/gomemlimit:bytes", "memory_limit (Go's GOMEMLIMIT); 0 when none."},
 	{"/gc/heap/trigger:bytes", "Heap size at which the next cycle starts."},
 	{"/gc/heap/oom:errors", "Allocations that returned NULL with ENOMEM."},
