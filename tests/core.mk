@@ -5,7 +5,8 @@
 #   make stress-core [STRESS_SECONDS=600]   long soak of tests/test_stress
 #   (part of `make stress`)
 
-CORE_TESTS = tests/test_alloc tests/test_threads tests/test_collector tests/test_stress
+CORE_TESTS = tests/test_alloc tests/test_threads tests/test_collector tests/test_stress \
+	tests/test_latency
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 EXTRA_DIST += tests/test_support.h
@@ -21,6 +22,10 @@ tests_test_threads_LDADD = libtricolor.la $(CHECK_LIBS)
 tests_test_collector_SOURCES = tests/test_collector.c tests/test_support.h
 tests_test_collector_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_collector_LDADD = libtricolor.la $(CHECK_LIBS)
+
+tests_test_latency_SOURCES = tests/test_latency.c tests/test_support.h
+tests_test_latency_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_latency_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_stress_SOURCES = tests/test_stress.c tests/test_support.h
 tests_test_stress_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

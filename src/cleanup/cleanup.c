@@ -69,6 +69,9 @@ static bool queue_empty_locked(void)
 
 void cleanup_enqueue(void (*fn)(void *), void *arg)
 {
+	/* A sweeping mutator hands the callback over here: its wait for the
+	 * queue lock and the hand-off are a TRI_PAUSE_CALLBACK stall (pause.h). */
+	uint64_t t0 = tri_now_ns();
 	pthread_mutex_lock(&cln_lock);
 	if (!qtail || qtail->tail == CLN_BATCH) {
 		struct cln_batch *b = calloc(1, sizeof *b);
@@ -87,6 +90,7 @@ void cleanup_enqueue(void (*fn)(void *), void *arg)
 	else if (nworkers < (unsigned)tri_rt.opt.cleanup_workers)
 		spawn_worker_locked();
 	pthread_mutex_unlock(&cln_lock);
+	pause_stall(TRI_PAUSE_CALLBACK, t0);
 }
 
 static bool pop_locked(struct cln_entry *out)
@@ -230,7 +234,7 @@ static void spawn_worker_locked(void)
 	struct cln_worker *w = calloc(1, sizeof *w);
 	if (!w)
 		return;
-	if (tri_spawn_detached(worker_main, w)) {
+	if (tri_spawn_thread(worker_main, w, "tri-clean", TRI_SPAWN_AUTO_INDEX)) {
 		free(w);
 		return; /* the existing workers will get to it */
 	}

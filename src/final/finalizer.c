@@ -70,6 +70,9 @@ void describe_fn(void *fn, char *buf, size_t len)
 
 void finalizer_enqueue(void *obj, void (*fn)(void *))
 {
+	/* A sweeping mutator hands the callback over here: its wait for the
+	 * queue lock and the hand-off are a TRI_PAUSE_CALLBACK stall (pause.h). */
+	uint64_t t0 = tri_now_ns();
 	pthread_mutex_lock(&fin_lock);
 	if (!qtail || qtail->tail == FIN_BATCH) {
 		struct fin_batch *b = calloc(1, sizeof *b);
@@ -86,6 +89,7 @@ void finalizer_enqueue(void *obj, void (*fn)(void *))
 	st_relaxed(&tri_stats.fin_queued, nqueued);
 	pthread_cond_signal(&fin_work);
 	pthread_mutex_unlock(&fin_lock);
+	pause_stall(TRI_PAUSE_CALLBACK, t0);
 }
 
 static bool fin_pop_locked(struct fin_entry *out)
@@ -203,7 +207,7 @@ static void start_thread(void)
 	if (thread_started)
 		return;
 	thread_started = 1;
-	if (tri_spawn_detached(finalizer_main, NULL))
+	if (tri_spawn_thread(finalizer_main, NULL, "tri-final", -1))
 		tri_fatal("tri_set_finalizer: cannot create the finalizer thread");
 }
 
