@@ -531,8 +531,12 @@ typedef struct tri_metric_desc {
 TRI_API const tri_metric_desc *tri_metrics_list(size_t *count);
 
 /*
- * tri_pause_sample: one pause a thread saw (handshake action, assist or
- * global stop), as recorded in the per-thread pause ring.
+ * tri_pause_sample: one pause a thread saw, as recorded in the per-thread
+ * pause ring: a handshake action, an assist, a global stop (checkmark), a
+ * wait for a cycle, and every other stall of an attached thread inside
+ * tricolor longer than 2 us (lazy sweep, allocator lock wait, page-heap
+ * growth, callback hand-off). Handshake actions, assists, waits and stops
+ * are recorded whatever their length.
  */
 typedef struct tri_pause {
 	uint64_t start_ns; /* CLOCK_MONOTONIC */
@@ -545,7 +549,11 @@ enum {
 	TRI_PAUSE_HANDSHAKE = 1,
 	TRI_PAUSE_ASSIST = 2,
 	TRI_PAUSE_STOP = 3, /* checkmark stop-the-world (debug only) */
-	TRI_PAUSE_WAIT = 4  /* allocation waited for a cycle (heap limit) */
+	TRI_PAUSE_WAIT = 4, /* allocation waited for a cycle (heap limit, hard goal) */
+	TRI_PAUSE_SWEEP = 5, /* allocation swept spans itself (lazy sweep) */
+	TRI_PAUSE_LOCK = 6, /* waited for an allocator lock another thread held */
+	TRI_PAUSE_HEAP = 7, /* page heap: arena growth from the OS, clearing a fresh span */
+	TRI_PAUSE_CALLBACK = 8 /* handing a finalizer or cleanup to its queue */
 };
 
 /*

@@ -798,7 +798,7 @@ START_TEST(test_pauses_are_recorded_with_a_live_helper_thread)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_msg(buf[i].kind >= TRI_PAUSE_HANDSHAKE && buf[i].kind <= TRI_PAUSE_WAIT,
+		ck_assert_msg(buf[i].kind >= TRI_PAUSE_HANDSHAKE && buf[i].kind <= TRI_PAUSE_CALLBACK,
 			      "pause %zu has kind %u", i, buf[i].kind);
 		ck_assert_uint_gt(buf[i].start_ns, 0);
 		ck_assert_uint_le(buf[i].start_ns, now);

@@ -131,6 +131,7 @@ static void *out_of_memory(void)
 static void sweep_large_for(size_t npages)
 {
 	size_t freed = 0;
+	uint64_t t0 = tri_now_ns();
 	for (unsigned sc = 0; sc < 2 && freed < npages; sc++) {
 		struct span *s;
 		while (freed < npages && (s = central_take_unswept(sc))) {
@@ -141,6 +142,7 @@ static void sweep_large_for(size_t npages)
 			central_after_sweep(s, r);
 		}
 	}
+	pause_stall(TRI_PAUSE_SWEEP, t0);
 }
 
 static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
@@ -153,6 +155,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 	if (ld_relaxed(&tri_rt.phase) == PHASE_SWEEP)
 		sweep_large_for(npages);
 	bool needzero;
+	uint64_t t0 = tri_now_ns();
 	struct span *s = page_heap_alloc(npages, &needzero);
 	if (!s) {
 		pacer_out_of_memory(t);
@@ -174,6 +177,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)
 		memset((void *)s->base, 0, bytes);
+	pause_stall(TRI_PAUSE_HEAP, t0); /* page heap, growth, clearing */
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
 	fetch_add(&tri_stats.alloc_bytes, bytes);
 	fetch_add(&tri_stats.alloc_objects, 1);

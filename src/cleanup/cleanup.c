@@ -71,6 +71,9 @@ void cleanup_enqueue_batch(const struct cln_item *c, size_t n)
 {
 	if (!n)
 		return;
+	/* A sweeping mutator hands the callback over here: its wait for the
+	 * queue lock and the hand-off are a TRI_PAUSE_CALLBACK stall (pause.h). */
+	uint64_t t0 = tri_now_ns();
 	pthread_mutex_lock(&cln_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (!qtail || qtail->tail == CLN_BATCH) {
@@ -95,6 +98,7 @@ void cleanup_enqueue_batch(const struct cln_item *c, size_t n)
 	else if (nworkers < (unsigned)tri_rt.opt.cleanup_workers)
 		spawn_worker_locked();
 	pthread_mutex_unlock(&cln_lock);
+	pause_stall(TRI_PAUSE_CALLBACK, t0);
 }
 
 static bool pop_locked(struct cln_entry *out)
@@ -238,7 +242,7 @@ static void spawn_worker_locked(void)
 	struct cln_worker *w = calloc(1, sizeof *w);
 	if (!w)
 		return;
-	if (tri_spawn_detached(worker_main, w)) {
+	if (tri_spawn_thread(worker_main, w, "tri-clean", TRI_SPAWN_AUTO_INDEX)) {
 		free(w);
 		return; /* the existing workers will get to it */
 	}

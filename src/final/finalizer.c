@@ -99,6 +99,9 @@ void finalizer_enqueue_batch(const struct fin_entry *e, size_t n)
 {
 	if (!n)
 		return;
+	/* A sweeping mutator hands the callback over here: its wait for the
+	 * queue lock and the hand-off are a TRI_PAUSE_CALLBACK stall (pause.h). */
+	uint64_t t0 = tri_now_ns();
 	pthread_mutex_lock(&fin_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (!qtail || qtail->tail == FIN_BATCH) {
@@ -117,6 +120,7 @@ void finalizer_enqueue_batch(const struct fin_entry *e, size_t n)
 	st_relaxed(&tri_stats.fin_queued, nqueued);
 	pthread_cond_signal(&fin_work);
 	pthread_mutex_unlock(&fin_lock);
+	pause_stall(TRI_PAUSE_CALLBACK, t0);
 }
 
 static bool fin_pop_locked(struct fin_entry *out)
@@ -271,7 +275,7 @@ static void start_thread(void)
 	if (thread_started)
 		return;
 	st_relaxed(&thread_started, 1);
-	if (tri_spawn_detached(finalizer_main, NULL))
+	if (tri_spawn_thread(finalizer_main, NULL, "tri-final", -1))
 		tri_fatal("tri_set_finalizer: cannot create the finalizer thread");
 }
 

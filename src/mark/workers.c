@@ -31,7 +31,7 @@ static void *worker_main(void *arg)
 int mark_workers_start(int n)
 {
 	for (int i = 0; i < n; i++) {
-		int r = tri_spawn_detached(worker_main, NULL);
+		int r = tri_spawn_thread(worker_main, NULL, "tri-mark", i);
 		if (r)
 			return r;
 	}

@@ -273,7 +273,7 @@ void cycle_after_fork_child(void)
 
 int cycle_init(void)
 {
-	return tri_spawn_detached(coordinator_main, NULL);
+	return tri_spawn_thread(coordinator_main, NULL, "tri-coord", -1);
 }
 
 void tri_collect(void)

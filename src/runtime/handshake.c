@@ -34,6 +34,31 @@ static int world_stopped;	/* seq_cst; set by world_stop, cleared by world_start 
 static struct tri_thread **held;
 static size_t nheld, held_cap, held_bytes;
 
+/*
+ * The coordinator's wait for one thread, by elapsed time rather than by
+ * count (a count of 256 spins, 192 of them sched_yield, took milliseconds on
+ * a loaded machine before the preemption clock even started): spin for
+ * HS_SPIN_NS (a thread at a safepoint answers within that), yield the core
+ * until HS_YIELD_NS, then sleep in steps of at most 50 us. The preemption
+ * clock (wait_for) runs from the first iteration.
+ */
+#define HS_SPIN_NS 20000ull
+#define HS_YIELD_NS 200000ull
+
+static void wait_backoff(uint64_t waited_ns)
+{
+	if (waited_ns < HS_SPIN_NS) {
+		cpu_relax();
+	} else if (waited_ns < HS_YIELD_NS) {
+		sched_yield();
+	} else {
+		uint64_t us = waited_ns / 8000 < 50 ? waited_ns / 8000 : 50;
+		struct timespec ts = {0, (long)us * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Owner-side waits (stop, leave while ACTING): by count, they are short. */
 static void backoff(unsigned spins)
 {
 	if (spins < 64) {
@@ -151,22 +176,16 @@ static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
  */
 static void wait_for(struct tri_thread *t, uint64_t e, int a)
 {
-	uint64_t since = 0, next_poke = 0, poke_gap = tri_preempt_after_ns;
+	uint64_t poke_gap = tri_preempt_after_ns;
+	uint64_t since = tri_now_ns(), now = since, next_poke = since + poke_gap;
 	bool reported = false;
-	for (unsigned spins = 0;; spins++) {
-		if (spins >= 256) {
-			uint64_t now = tri_now_ns();
-			if (!since) {
-				since = now;
-				next_poke = now + poke_gap;
-			}
-			if ((spins & 1023) == 0)
-				waiting_report(t, since, &reported);
-			if (poke_gap && now >= next_poke && ld_relaxed(&t->state) == TS_RUNNING) {
-				preempt_poke(t);
-				poke_gap = poke_gap * 2 < 100000000ull ? poke_gap * 2 : 100000000ull;
-				next_poke = now + poke_gap;
-			}
+	for (unsigned spins = 0;; spins++, now = tri_now_ns()) {
+		if ((spins & 1023) == 1023)
+			waiting_report(t, since, &reported);
+		if (poke_gap && now >= next_poke && ld_relaxed(&t->state) == TS_RUNNING) {
+			preempt_poke(t);
+			poke_gap = poke_gap * 2 < 100000000ull ? poke_gap * 2 : 100000000ull;
+			next_poke = now + poke_gap;
 		}
 		if (ld_seq(&t->hs_req) < e)
 			return; /* attached after the action was posted */
@@ -199,7 +218,7 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 			}
 			continue;
 		}
-		backoff(spins);
+		wait_backoff(now - since);
 	}
 }
 

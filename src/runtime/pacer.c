@@ -10,7 +10,7 @@
 static uint64_t scan_expected; /* scan work this cycle should need (last live) */
 static uint64_t hard_goal;
 
-#define ASSIST_MAX_BYTES (64u << 10) /* one assist scans at most this much (~60 us) */
+#define ASSIST_MAX_BYTES (16u << 10) /* one assist scans at most this much (~15 us) */
 
 /* Heap memory the OS backs: mapped minus what was returned with
  * MADV_DONTNEED (the memory limit is about this, not address space). */
