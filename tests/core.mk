@@ -13,7 +13,7 @@ EXTRA_DIST += tests/test_support.h
 
 tests_test_alloc_SOURCES = tests/test_alloc.c tests/test_support.h
 tests_test_alloc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_alloc_LDADD = libtricolor.la $(CHECK_LIBS)
+tests_test_alloc_LDADD = libtricolor-test.la $(CHECK_LIBS)
 
 tests_test_threads_SOURCES = tests/test_threads.c tests/test_support.h
 tests_test_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

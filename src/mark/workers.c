@@ -3,12 +3,14 @@
  */
 #include "mark/workers.h"
 #include "mark/scan.h"
+#include "runtime/gccpu.h"
 #include "runtime/runtime.h"
 #include "runtime/probes.h"
 
 static void *worker_main(void *arg)
 {
 	(void)arg;
+	gccpu_register_self();
 	struct gcwork w;
 	gcwork_init(&w, true);
 	pthread_mutex_lock(&tri_grey.lock);

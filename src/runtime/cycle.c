@@ -46,8 +46,12 @@
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "mark/workers.h"
+#include "runtime/external.h"
+#include "runtime/gccpu.h"
+#include "runtime/gctrace.h"
 #include "runtime/handshake.h"
 #include "runtime/pacer.h"
 #include "runtime/probes.h"
@@ -86,17 +90,11 @@ static void broadcast_progress(void)
 	pthread_mutex_unlock(&tri_rt.cycle_lock);
 }
 
-static double ms(uint64_t ns)
-{
-	return (double)ns / 1e6;
-}
-
 static void run_cycle(uint64_t n, bool forced)
 {
 	uint64_t t0 = tri_now_ns();
-	int64_t heap_before = ld_relaxed(&tri_stats.heap_live);
-	uint64_t pause_max_before = ld_relaxed(&tri_stats.pause_max_ns);
-	uint64_t hs_before = ld_relaxed(&tri_stats.handshakes);
+	struct gctrace_cycle gt;
+	gctrace_begin(&gt, n, forced, t0);
 	TRI_PROBE2(cycle__start, n, forced);
 
 	st_seq(&tri_rt.cycle, n);
@@ -110,6 +108,7 @@ static void run_cycle(uint64_t n, bool forced)
 	fence_seq();
 	handshake(HS_BARRIER_ON);
 	uint64_t t_barrier = tri_now_ns();
+	gctrace_at(&gt, GT_BARRIER, t_barrier);
 	st_seq(&tri_rt.mark_enabled, 1);
 	mark_workers_wake();
 
@@ -117,6 +116,7 @@ static void run_cycle(uint64_t n, bool forced)
 	struct gcwork roots;
 	gcwork_init(&roots, false);
 	roots_scan(&roots);
+	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
 	finalizer_mark_roots(&roots);
 	cleanup_mark_roots(&roots);
@@ -146,10 +146,22 @@ static void run_cycle(uint64_t n, bool forced)
 	fetch_add(&tri_stats.termination_rounds, rounds);
 	int64_t heap_marked_at = ld_relaxed(&tri_stats.heap_live);
 	uint64_t t_mark = tri_now_ns();
+	gctrace_at(&gt, GT_MARK, t_mark);
 
 	/* 6. Marking is over. */
 	st_seq(&tri_rt.mark_enabled, 0);
 	mark_gate_close();
+	/* A marker that entered the gate after round B but before the close
+	 * names only marked objects (section 8), except a range registered or a
+	 * thread attached in that instant (mark/roots.c, runtime/thread.c),
+	 * whose scan may have greyed an object no one would scan: drain what is
+	 * left, which is safe until central_sweep_start (docs/design.md 20). */
+	if (!grey_queue_idle()) {
+		struct gcwork lw;
+		gcwork_init(&lw, true);
+		mark_drain(&lw, 0);
+		gcwork_dispose(&lw);
+	}
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
@@ -164,6 +176,7 @@ static void run_cycle(uint64_t n, bool forced)
 	__atomic_store_n(&tri_barrier_enabled_, 0, __ATOMIC_SEQ_CST);
 	st_seq(&tri_rt.mark_black, 0);
 	uint64_t t_hs3 = tri_now_ns();
+	gctrace_at(&gt, GT_SWEEP_HS, t_hs3);
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();
@@ -200,22 +213,10 @@ static void run_cycle(uint64_t n, bool forced)
 	TRI_PROBE2(cycle__end, n, live);
 	finalizer_cycle_report(n);
 
-	if (tri_rt.opt.gctrace) {
-		uint64_t pmax = ld_relaxed(&tri_stats.pause_max_ns);
-		uint64_t nthreads = ld_relaxed(&tri_stats.threads_attached);
-		fprintf(stderr,
-			"gc %llu @%.3fs%s: %.3f+%.3f+%.3f+%.3f ms clock (barrier+mark+sweep-handshake+sweep), "
-			"%.1f->%.1f->%.1f MB, %.1f MB goal, %llu termination rounds, %llu handshakes, "
-			"max pause %.1f us%s, %d workers, %llu threads\n",
-			(unsigned long long)n, (double)(t0 - tri_rt.start_ns) / 1e9, forced ? " (forced)" : "",
-			ms(t_barrier - t0), ms(t_mark - t_barrier), ms(t_hs3 - t_mark), ms(t_end - t_hs3),
-			(double)heap_before / 1048576.0, (double)heap_marked_at / 1048576.0,
-			(double)live / 1048576.0, (double)ld_relaxed(&tri_stats.heap_goal) / 1048576.0,
-			(unsigned long long)rounds,
-			(unsigned long long)(ld_relaxed(&tri_stats.handshakes) - hs_before),
-			(double)pmax / 1e3, pmax > pause_max_before ? " (new max)" : "",
-			tri_rt.opt.mark_workers, (unsigned long long)nthreads);
-	}
+	gt.rounds = rounds;
+	gt.heap1 = heap_marked_at;
+	gt.heap2 = live;
+	gctrace_end(&gt, t_end);
 }
 
 static bool auto_cycle_due(void)
@@ -224,13 +225,15 @@ static bool auto_cycle_due(void)
 		return false;
 	st_seq(&tri_rt.trigger_pending, 0);
 	int64_t live = ld_relaxed(&tri_stats.heap_live);
-	return live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger);
+	return (live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger)) ||
+	       external_cycle_due(); /* a resource counter asked (external.c) */
 }
 
 static void *coordinator_main(void *arg)
 {
 	(void)arg;
 	rcu_register_thread();
+	gccpu_register_self();
 	for (;;) {
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		bool forced, automatic;

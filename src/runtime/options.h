@@ -20,11 +20,13 @@ struct tri_options {
 	uint64_t slow_finalizer_ms;
 	uint64_t preempt_ms;	/* 0 = no asynchronous preemption */
 	int preempt_signal;
+	int data_roots;		/* scan data/bss segments (mark/data_roots.c) */
 	/* debug=... flags */
 	int gctrace;
 	int checkmark;
 	int poison;
 	int checkfinalizers;
+	int stats;		/* debug=stats or show_stats=1: report at exit */
 	char trace_path[256];
 };
 

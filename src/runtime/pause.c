@@ -64,10 +64,23 @@ void pause_record(struct pause_ring *r, uint32_t kind, uint64_t start_ns, uint64
 	st_relaxed(&tri_stats.pause_total_ns, tri_stats.pause_total_ns + len_ns);
 	if (len_ns > tri_stats.pause_max_ns)
 		st_relaxed(&tri_stats.pause_max_ns, len_ns);
+	if (len_ns > tri_stats.pause_cycle_max_ns)
+		st_relaxed(&tri_stats.pause_cycle_max_ns, len_ns);
+	if (kind == TRI_PAUSE_HANDSHAKE)
+		st_relaxed(&tri_stats.pause_handshake_ns, tri_stats.pause_handshake_ns + len_ns);
 	pthread_mutex_unlock(&pause_lock);
 	TRI_PROBE3(pause, kind, start_ns, len_ns);
 	static const char *const names[] = {"pause", "pause:handshake", "pause:assist", "pause:stop", "pause:wait"};
 	trace_complete(names[kind < 5 ? kind : 0], "pause", r ? r->thread : 0, start_ns, len_ns, kind);
+}
+
+uint64_t pause_cycle_max_take(void)
+{
+	pthread_mutex_lock(&pause_lock);
+	uint64_t m = tri_stats.pause_cycle_max_ns;
+	st_relaxed(&tri_stats.pause_cycle_max_ns, 0);
+	pthread_mutex_unlock(&pause_lock);
+	return m;
 }
 
 size_t tri_pauses(tri_pause *out, size_t max)

@@ -24,4 +24,7 @@ struct pause_ring {
 struct pause_ring *pause_ring_get(uint32_t thread_id);
 void pause_ring_retire(struct pause_ring *r);
 void pause_record(struct pause_ring *r, uint32_t kind, uint64_t start_ns, uint64_t len_ns);
+/* The longest pause recorded since the previous call (gctrace: "this
+ * cycle's" max), and reset it; under pause_lock. */
+uint64_t pause_cycle_max_take(void);
 #endif

@@ -98,6 +98,12 @@ struct tri_stats {
 	uint64_t cln_workers, cln_workers_peak;
 	uint64_t oom_count;
 	uint64_t preempt_signals, preempt_acted, preempt_declined;
+	/* Observability (gctrace.c, stats.c, gccpu.c): */
+	uint64_t pause_handshake_ns;	/* handshake-action pauses; under pause_lock */
+	uint64_t pause_cycle_max_ns;	/* longest pause since the last gctrace line;
+					 * under pause_lock (pause_cycle_max_take) */
+	uint64_t stack_scanned_bytes;	/* cumulative, by whoever scans a stack */
+	int64_t heap_peak;		/* max heap_live sampled at cycle points; coordinator */
 };
 
 extern struct tri_runtime tri_rt;
@@ -164,6 +170,4 @@ void tri_require_init(const char *fn);
 /* The zero-size allocation's address (tri_alloc(0)). */
 extern char tri_zerobase[16];
 
-/* Test hooks (exported, declared here and in tests). */
-TRI_API void tri_debug_fail_mmap(int n);
 #endif

@@ -6,10 +6,12 @@
  * collector's track (tid 0), one per pause on the paused thread's track
  * (tid = registry id), one per batch of finalizers or cleanups on the
  * running thread's track, and heap counters ("C") at each cycle's end.
- * Writes go through one mutex-protected stdio stream with a large buffer,
- * flushed at each cycle end and at exit; the JSON array is left open, which
- * the format allows, so a crashed process still leaves a readable trace.
- * When tracing is off every call returns after one load.
+ * Writes go through one mutex-protected buffer of complete events, written
+ * out at each cycle end, when full and at exit; the exit handler closes the
+ * JSON array (one event per line), and a process that dies leaves complete
+ * events in an unterminated array, which the format allows. Names are
+ * JSON-escaped; each thread gets one thread_name event, before its first
+ * event. When tracing is off every call returns after one load.
  */
 #ifndef TRI_TRACE_H
 #define TRI_TRACE_H
