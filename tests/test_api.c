@@ -254,6 +254,39 @@ START_TEST(test_thread_name_reaches_the_operating_system_truncated)
 }
 END_TEST
 
+static void traced_named_thread(void *arg)
+{
+	char opts[512];
+	snprintf(opts, sizeof opts, "debug=trace=%s", (const char *)arg);
+	if (tri_init(opts) != 0)
+		_exit(3);
+	tri_thread_set_name("api \"traced\"");
+	tri_collect();
+	exit(0); /* stdio flushes the trace at exit */
+}
+
+START_TEST(test_thread_name_appears_in_the_trace)
+{
+	char path[] = "/tmp/tricolor-test-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct tsup_child c;
+	tsup_capture_child(traced_named_thread, path, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child failed: %s", c.err);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	unlink(path);
+	/* the quotes are replaced: the trace stays valid JSON */
+	ck_assert_msg(strstr(buf, "\"thread_name\"") && strstr(buf, "\"name\":\"api _traced_\""),
+		      "the trace does not name the thread \"api _traced_\"");
+}
+END_TEST
+
 static void *name_unattached(void *arg)
 {
 	(void)arg;
@@ -452,6 +485,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_thread_name_reaches_the_operating_system_truncated);
 	tcase_add_test(tc, test_thread_set_name_unattached_aborts);
+	tcase_add_test(tc, test_thread_name_appears_in_the_trace);
 	tcase_add_test(tc, test_blocking_macro_returns_value_and_keeps_errno);
 	tcase_add_test(tc, test_collector_does_not_wait_for_a_thread_inside_tri_blocking);
 	suite_add_tcase(s, tc);

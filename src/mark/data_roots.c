@@ -37,6 +37,11 @@
  * never in a segment. Stores into globals still need tri_store (the barrier), as for
  * any root: the scan is concurrent with the mutators.
  *
+ * Deadlock note: checkmark (debug only) calls this with the world
+ * stopped; a thread held at a safepoint while it holds the loader lock
+ * (allocating from a library constructor inside dlopen) would block
+ * dl_iterate_phdr. The concurrent cycle never waits for mutators here.
+ *
  * Data: none shared; each call has its own range list and buffer.
  * Callers: runtime/cycle.c (global roots), mark/checkmark.c.
  */
@@ -109,6 +114,8 @@ static bool add_range(struct walk *w, uintptr_t lo, uintptr_t hi, size_t i)
 			return true;
 		}
 	}
+	/* Word-align: a copy must keep the original's word boundaries. */
+	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
 	if (lo >= hi)
 		return true;
 	if (w->visit) {
