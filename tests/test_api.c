@@ -69,9 +69,7 @@ struct holder {
 	char bytes[8];
 };
 
-/* A scanned block whose first word holds the only pointer to an object
- * with a cleanup setting *flag. */
-static __attribute__((noinline)) struct holder *holder_new(int *flag)
+static void *holder_main(void *flag)
 {
 	struct holder *h = tri_alloc(sizeof *h);
 	void *o = tri_alloc(64);
@@ -79,6 +77,15 @@ static __attribute__((noinline)) struct holder *holder_new(int *flag)
 	TRI_STORE(h->ptr, o);
 	memcpy(h->bytes, "abcdefg", 8);
 	return h;
+}
+
+/* A scanned block whose first word holds the only pointer to an object
+ * with a cleanup setting *flag. Made on a helper thread, so that no stale
+ * copy of the object's address stays on this thread's stack (the caller
+ * keeps the returned holder itself alive). */
+static struct holder *holder_new(int *flag)
+{
+	return tsup_run_in_thread(holder_main, flag);
 }
 
 static __attribute__((noinline)) void churn(int rounds)
@@ -90,21 +97,39 @@ static __attribute__((noinline)) void churn(int rounds)
 	}
 }
 
+struct grow {
+	int *flag;
+	size_t old;
+	int moved; /* the new block is not the old one */
+};
+
+/* Make a holder and grow it, on a helper thread: the old block becomes
+ * garbage with no stale copy of its address on the test's stack. */
+static void *grow_main(void *arg)
+{
+	struct grow *gr = arg;
+	struct holder *h = holder_main(gr->flag);
+	gr->old = tri_size(h);
+	struct holder *g = tri_realloc(h, 4096);
+	gr->moved = g != h;
+	return g;
+}
+
 START_TEST(test_realloc_grow_copies_contents_and_keeps_referents_alive)
 {
 	ck_assert_int_eq(tri_init(OPTS), 0);
-	int *flag = tsup_new_flag();
-	struct holder *h = holder_new(flag);
-	size_t old = tri_size(h);
-	struct holder *g = tri_realloc(h, 4096);
+	struct grow *gr = calloc(1, sizeof *gr);
+	int *flag = gr->flag = tsup_new_flag();
+	struct holder *g = tsup_run_in_thread(grow_main, gr);
+	size_t old = gr->old;
 	ck_assert_ptr_nonnull(g);
-	ck_assert_ptr_ne(g, h);
+	ck_assert(gr->moved);
 	ck_assert_ptr_eq(tri_base(g), g);
 	ck_assert_uint_ge(tri_size(g), 4096);
 	ck_assert_str_eq(g->bytes, "abcdefg");
 	for (size_t i = old; i < 4096; i++)
 		ck_assert_int_eq(((unsigned char *)g)[i], 0);
-	h = NULL;
+	free(gr);
 	tsup_scrub_stack();
 	churn(3);
 	ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
@@ -116,21 +141,42 @@ START_TEST(test_realloc_grow_copies_contents_and_keeps_referents_alive)
 }
 END_TEST
 
+/* Write the only pointer to a new object with a cleanup setting flag at
+ * byte offset off of block b (on a helper thread: no stale copies here). */
+struct plant {
+	char *b;
+	size_t off;
+	int *flag;
+};
+
+static void *plant_main(void *arg)
+{
+	struct plant *p = arg;
+	void *o = tri_alloc(64);
+	tri_add_cleanup(o, tsup_cleanup_set_flag, p->flag);
+	tri_store(p->b + p->off, o);
+	return NULL;
+}
+
+static void plant(void *b, size_t off, int *flag)
+{
+	struct plant p = {b, off, flag};
+	tsup_run_in_thread(plant_main, &p);
+}
+
 START_TEST(test_realloc_shrink_in_place_clears_the_tail)
 {
 	ck_assert_int_eq(tri_init(OPTS), 0);
 	int *flag = tsup_new_flag();
-	struct holder *h = holder_new(flag); /* pointer in word 0 */
 	void **w = tri_alloc(64);
-	TRI_STORE(w[5], h->ptr);
-	tri_store(&h->ptr, NULL);
+	plant(w, 5 * sizeof(void *), flag);
+	ck_assert_ptr_nonnull(w[5]);
 	ck_assert_ptr_eq(tri_realloc(w, 16), w); /* fits: same block */
 	ck_assert_ptr_null(w[5]);
 	tsup_scrub_stack();
 	ck_assert_msg(tsup_collect_until_flag(flag, 10) > 0,
 		      "a pointer in the cut tail still kept its object alive");
 	tri_keep_alive(w);
-	tri_keep_alive(h);
 	free(flag);
 }
 END_TEST
@@ -145,10 +191,7 @@ START_TEST(test_realloc_keeps_atomic_kind_and_handles_null_and_zero)
 	ck_assert_str_eq(b, "0123456789abcde");
 	/* b is atomic: a pointer stored in it does not keep its object alive */
 	int *flag = tsup_new_flag();
-	struct holder *h = holder_new(flag);
-	memcpy(b + 64, &h->ptr, sizeof(void *));
-	tri_store(&h->ptr, NULL);
-	h = NULL;
+	plant(b, 64, flag);
 	tsup_scrub_stack();
 	ck_assert_msg(tsup_collect_until_flag(flag, 10) > 0, "realloc of an atomic block made a scanned one");
 	tri_keep_alive(b);
@@ -254,6 +297,39 @@ START_TEST(test_thread_name_reaches_the_operating_system_truncated)
 }
 END_TEST
 
+static void traced_named_thread(void *arg)
+{
+	char opts[512];
+	snprintf(opts, sizeof opts, "debug=trace=%s", (const char *)arg);
+	if (tri_init(opts) != 0)
+		_exit(3);
+	tri_thread_set_name("api \"traced\"");
+	tri_collect();
+	exit(0); /* stdio flushes the trace at exit */
+}
+
+START_TEST(test_thread_name_appears_in_the_trace)
+{
+	char path[] = "/tmp/tricolor-test-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct tsup_child c;
+	tsup_capture_child(traced_named_thread, path, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child failed: %s", c.err);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	unlink(path);
+	/* the quotes are replaced: the trace stays valid JSON */
+	ck_assert_msg(strstr(buf, "\"thread_name\"") && strstr(buf, "\"name\":\"api _traced_\""),
+		      "the trace does not name the thread \"api _traced_\"");
+}
+END_TEST
+
 static void *name_unattached(void *arg)
 {
 	(void)arg;
@@ -331,12 +407,35 @@ static void *bss_slot;
 static int data_anchor;
 static void *data_slot = &data_anchor; /* initialised: .data, not .bss */
 
-/* An object with a cleanup, stored into *slot; no other reference. */
-static __attribute__((noinline)) void publish_into(void **slot, int *flag)
+struct publish {
+	void **slot;
+	int *flag;
+};
+
+static void *publish_main(void *arg)
 {
+	struct publish *p = arg;
 	void *o = tri_alloc(128);
-	tri_add_cleanup(o, tsup_cleanup_set_flag, flag);
-	tri_store(slot, o);
+	tri_add_cleanup(o, tsup_cleanup_set_flag, p->flag);
+	tri_store(p->slot, o);
+	return NULL;
+}
+
+/* An object with a cleanup, stored into *slot; no other reference. It is
+ * made on a helper thread (gone when this returns), so no stale copy of
+ * its address can linger on this thread's stack or registers. */
+static void publish_into(void **slot, int *flag)
+{
+	struct publish p = {slot, flag};
+	tsup_run_in_thread(publish_main, &p);
+}
+
+/* Not inlined: the object's address is loaded only in this frame, which
+ * is dead (below the stack pointer, not scanned) once it returns. */
+static __attribute__((noinline)) int slot_holds_block(void **slot)
+{
+	void *o = *slot;
+	return o && tri_base(o) == o;
 }
 
 static void global_keeps_alive(void **slot)
@@ -347,8 +446,9 @@ static void global_keeps_alive(void **slot)
 	churn(3);
 	ck_assert_int_eq(tri_drain(tsup_ms(5000)), 0);
 	ck_assert_msg(!tsup_flag(flag), "object referenced only from a global was collected");
-	ck_assert_ptr_eq(tri_base(*slot), *slot);
+	ck_assert_msg(slot_holds_block(slot), "the global no longer points at an allocated block");
 	tri_store(slot, NULL);
+	tsup_scrub_stack();
 	ck_assert_msg(tsup_collect_until_flag(flag, 10) > 0, "object stayed alive after its global was cleared");
 	free(flag);
 }
@@ -452,6 +552,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_thread_name_reaches_the_operating_system_truncated);
 	tcase_add_test(tc, test_thread_set_name_unattached_aborts);
+	tcase_add_test(tc, test_thread_name_appears_in_the_trace);
 	tcase_add_test(tc, test_blocking_macro_returns_value_and_keeps_errno);
 	tcase_add_test(tc, test_collector_does_not_wait_for_a_thread_inside_tri_blocking);
 	suite_add_tcase(s, tc);

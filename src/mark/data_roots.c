@@ -34,7 +34,9 @@
  * in excluded[] and cut out of the ranges, whatever object it is in.
  * A new tricolor global that keeps an arena address for good belongs in
  * that list. The heap's metadata (page map, span structs) is mmap'd,
- * never in a segment. Stores into globals still need tri_store (the barrier), as for
+ * never in a segment. Sanitizer runtimes loaded as shared libraries are
+ * skipped too (object_is_sanitizer_runtime); a runtime linked statically
+ * into the program (clang's default) is scanned, which only retains. Stores into globals still need tri_store (the barrier), as for
  * any root: the scan is concurrent with the mutators.
  *
  * Data: the range list (segs, nsegs) and the copy buffer, both mmap'd
@@ -57,6 +59,7 @@
 #include <errno.h>
 #include <link.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -119,6 +122,8 @@ static bool add_range(struct walk *w, uintptr_t lo, uintptr_t hi, size_t i)
 			return true;
 		}
 	}
+	/* Word-align: a copy must keep the original's word boundaries. */
+	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
 	if (lo >= hi)
 		return true;
 	if (w->visit) {
@@ -140,11 +145,27 @@ static bool add_range(struct walk *w, uintptr_t lo, uintptr_t hi, size_t i)
 	return true;
 }
 
+/* A sanitizer's runtime library (ASan, TSan, UBSan, LSan, HWASan, shared
+ * builds): its data is the tool's bookkeeping, never a program root, and
+ * it is large (libtsan's bss is 47 MiB) and full of copies of addresses
+ * that would retain garbage (found by tests/test_api under TSan). */
+static bool object_is_sanitizer_runtime(const struct dl_phdr_info *info)
+{
+	static const char *const names[] = {"libasan.so", "libtsan.so", "libubsan.so", "liblsan.so",
+					    "libhwasan.so", "libclang_rt."};
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strncmp(base, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
 static int walk_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct walk *w = arg;
 	(void)size;
-	if (object_is_tricolor(info))
+	if (object_is_tricolor(info) || object_is_sanitizer_runtime(info))
 		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

@@ -13,16 +13,21 @@
  * ThreadSanitizer sees (ck_pr's x86 inline assembly it does not). Every
  * byte is accessed atomically (relaxed), so the racing copy is no data
  * race. A name is always NUL-terminated within the buffer.
- * Callers: user threads (tri_thread_set_name); the trace writer and
- * reports (thread_name_read), with the record kept alive by RCU or the
- * registry lock.
+ * Callers: user threads (tri_thread_set_name), which also emits the name
+ * to the trace (runtime/trace.c); reports and statistics
+ * (thread_name_read), with the record kept alive by RCU or the registry
+ * lock.
  */
 #include "runtime/thread.h"
+#include "runtime/preempt.h"
+#include "runtime/trace.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 void tri_thread_set_name(const char *name)
 {
+	NO_PREEMPT(); /* trace_thread_name takes the trace lock */
 	struct tri_thread *t = thread_require("tri_thread_set_name");
 	size_t len = name ? strnlen(name, TRI_THREAD_NAME_MAX - 1) : 0;
 	uint32_t seq = ld_relaxed(&t->name_seq);
@@ -38,6 +43,23 @@ void tri_thread_set_name(const char *name)
 	memcpy(os, name ? name : "", oslen);
 	os[oslen] = '\0';
 	(void)pthread_setname_np(pthread_self(), os);
+
+	/* The trace timeline (debug=trace) shows the new name from here on:
+	 * Chrome's format keeps the last thread_name event of a thread. Bytes
+	 * that would need JSON escaping are replaced. */
+	if (ld_relaxed(&tri_trace_on)) {
+		char tr[TRI_THREAD_NAME_MAX + 16];
+		if (len) {
+			for (size_t i = 0; i < len; i++) {
+				unsigned char c = (unsigned char)name[i];
+				tr[i] = c < 0x20 || c == '"' || c == '\\' || c >= 0x7f ? '_' : (char)c;
+			}
+			tr[len] = '\0';
+		} else {
+			snprintf(tr, sizeof tr, "thread %u", t->id);
+		}
+		trace_thread_name(t->id, tr);
+	}
 }
 
 void thread_name_read(struct tri_thread *t, char *buf, size_t n)

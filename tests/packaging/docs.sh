@@ -3,8 +3,8 @@
 # tests/packaging/docs.sh - the documentation a user reads names no path of
 # the development machine, and docs/design.md's contents list matches its
 # sections.
-#  - README.md, NEWS, docs/*.md, include/tricolor.h, the example sources
-#    and the man page sources must not contain /work/, /home/, /root/,
+#  - README.md, NEWS, docs/*.md, perf/*.md, include/tricolor.h and the
+#    example sources must not contain /work/, /home/, /root/,
 #    /Users/ or a build directory under /tmp (/tmp/DIR/...; a single file
 #    such as /tmp/trace.json in an example command is allowed).
 #  - the "Contents:" paragraph of docs/design.md lists "N title" for every
@@ -12,7 +12,7 @@
 # 0 pass, 1 fail.
 srcdir=${srcdir:-.}
 fail=0
-files=$(cd "$srcdir" && ls README.md NEWS docs/*.md include/tricolor.h examples/*.c man/*.in 2>/dev/null)
+files=$(cd "$srcdir" && ls README.md NEWS docs/*.md perf/*.md include/tricolor.h examples/*.c 2>/dev/null)
 for f in $files; do
 	if grep -nE '/work/|/home/|/root/|/Users/|/tmp/[^ /`"]+/' "$srcdir/$f" >/tmp/docs-paths.$$ 2>/dev/null; then
 		sed "s|^|FAIL: $f:|" /tmp/docs-paths.$$
