@@ -122,6 +122,16 @@ double bench_peak_rss_mib(void)
 	return (double)ru.ru_maxrss / 1024.0;
 }
 
+double bench_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 /* ------------------------------------------------------------------ */
 /* Flags                                                               */
 /* ------------------------------------------------------------------ */
@@ -260,10 +270,14 @@ int bench_common_flag(bench_opts *o, int argc, char **argv, int *i)
 				o->impl_mask |= BENCH_GO_BIT;
 				continue;
 			}
+			if (!strcmp(tok, "java")) {
+				o->impl_mask |= BENCH_JAVA_BIT;
+				continue;
+			}
 
 			if (im < 0) {
 				fprintf(stderr,
-					"%s: unknown impl '%s' (tricolor, bdwgc, malloc, malloc-nofree, go)\n",
+					"%s: unknown impl '%s' (tricolor, bdwgc, bdwgc-m1, malloc, malloc-nofree, go, java)\n",
 					argv[0], tok);
 				exit(2);
 			}
@@ -302,7 +316,7 @@ void bench_bad_flag(const bench_opts *o, const char *flag)
 int bench_impl = BENCH_IMPL_MALLOC;
 
 static const char *const impl_names[BENCH_IMPL_COUNT] = {
-	"tricolor", "bdwgc", "malloc", "malloc-nofree"
+	"tricolor", "bdwgc", "malloc", "malloc-nofree", "bdwgc-m1"
 };
 
 const char *bench_impl_name(int impl)
@@ -314,6 +328,7 @@ const char *bench_impl_csv(int impl)
 {
 	return impl == BENCH_IMPL_MALLOC_NOFREE ? "malloc"
 						: bench_impl_name(impl);
+	/* bdwgc-m1 keeps its own column: it is a second bdwgc configuration */
 }
 
 int bench_impl_parse(const char *s)
@@ -331,18 +346,32 @@ int bench_impl_available(int impl)
 #ifdef HAVE_BDWGC
 	return impl >= 0 && impl < BENCH_IMPL_COUNT;
 #else
-	return impl >= 0 && impl < BENCH_IMPL_COUNT && impl != BENCH_IMPL_BDWGC;
+	return impl >= 0 && impl < BENCH_IMPL_COUNT &&
+	       impl != BENCH_IMPL_BDWGC && impl != BENCH_IMPL_BDWGC_M1;
 #endif
 }
 
 int bench_impl_selected(const bench_opts *o, int impl)
 {
-	return o->impl_mask == 0 || (o->impl_mask & (1u << impl));
+	if (o->impl_mask == 0)
+		return impl != BENCH_IMPL_BDWGC_M1;
+	return (o->impl_mask & (1u << impl)) != 0;
+}
+
+int bench_impl_selected_m1(const bench_opts *o)
+{
+	return o->impl_mask == 0 ||
+	       (o->impl_mask & (1u << BENCH_IMPL_BDWGC_M1)) != 0;
 }
 
 int bench_go_selected(const bench_opts *o)
 {
 	return o->impl_mask == 0 || (o->impl_mask & BENCH_GO_BIT);
+}
+
+int bench_java_selected(const bench_opts *o)
+{
+	return o->impl_mask == 0 || (o->impl_mask & BENCH_JAVA_BIT);
 }
 
 void bench_heap_init(int impl, const char *tri_options)
@@ -361,10 +390,23 @@ void bench_heap_init(int impl, const char *tri_options)
 		break;
 	}
 #ifdef HAVE_BDWGC
-	case BENCH_IMPL_BDWGC:
+	case BENCH_IMPL_BDWGC_M1:
+		setenv("GC_MARKERS", "1", 1);
+		bench_impl = BENCH_IMPL_BDWGC;
+		/* fall through */
+	case BENCH_IMPL_BDWGC: {
+		unsigned v;
+		const char *env = getenv("GC_MARKERS");
+
 		GC_INIT();
 		GC_allow_register_threads();
+		v = GC_get_version();
+		printf("# bdwgc %u.%u.%u (Debian libgc, default build): all_interior_pointers=%d, %d marker thread(s) (%s%s)\n",
+		       v >> 16, (v >> 8) & 0xff, v & 0xff,
+		       GC_get_all_interior_pointers(), bench_bdwgc_markers(),
+		       env ? "GC_MARKERS=" : "GC_MARKERS unset", env ? env : "");
 		break;
+	}
 #endif
 	case BENCH_IMPL_MALLOC:
 	case BENCH_IMPL_MALLOC_NOFREE:
@@ -786,9 +828,9 @@ void bench_csv_append(const char *path, const char *benchmark,
 	fclose(f);
 }
 
-static const char *const table_impls[] = { "tricolor", "bdwgc", "malloc",
-					   "go" };
-#define NTI 4
+static const char *const table_impls[] = { "tricolor", "bdwgc", "bdwgc-m1",
+					   "malloc", "go", "java" };
+#define NTI 6
 
 static void fmt_num(char *buf, size_t cap, double v)
 {
@@ -1203,11 +1245,17 @@ static tri_pause *bdw_pauses;
 static size_t bdw_npauses;
 
 #ifdef HAVE_BDWGC
-static uint64_t bdw_stop_start;
+/* Written by bdw_event only, which bdwgc calls with its allocation lock held. */
+static uint64_t bdw_stop_start, bdw_mark_start, bdw_last_mark;
 
 static void bdw_event(GC_EventType ev)
 {
-	if (ev == GC_EVENT_PRE_STOP_WORLD) {
+	if (ev == GC_EVENT_MARK_START) {
+		bdw_mark_start = bench_now_ns();
+	} else if (ev == GC_EVENT_MARK_END && bdw_mark_start) {
+		bdw_last_mark = bench_now_ns() - bdw_mark_start;
+		bdw_mark_start = 0;
+	} else if (ev == GC_EVENT_PRE_STOP_WORLD) {
 		bdw_stop_start = bench_now_ns();
 	} else if (ev == GC_EVENT_POST_START_WORLD && bdw_stop_start) {
 		uint64_t now = bench_now_ns();
@@ -1243,4 +1291,22 @@ size_t bench_bdwgc_pauses(const tri_pause **out)
 {
 	*out = bdw_pauses;
 	return bdw_pauses ? bdw_npauses : 0;
+}
+
+uint64_t bench_bdwgc_last_mark_ns(void)
+{
+#ifdef HAVE_BDWGC
+	return bdw_last_mark;
+#else
+	return 0;
+#endif
+}
+
+int bench_bdwgc_markers(void)
+{
+#ifdef HAVE_BDWGC
+	return GC_get_parallel() + 1;
+#else
+	return 0;
+#endif
 }

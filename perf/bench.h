@@ -66,6 +66,14 @@ uint64_t bench_pct_u64(const uint64_t *sorted, size_t n, double p);
 /* Peak resident set size of this process in MiB (getrusage ru_maxrss). */
 double bench_peak_rss_mib(void);
 
+/*
+ * CPU time (user + sys) consumed so far by every thread of this process,
+ * the collector's threads included (getrusage RUSAGE_SELF), in seconds.
+ * Take the difference around a measured interval and report it beside
+ * the wall time.
+ */
+double bench_cpu_s(void);
+
 /* ------------------------------------------------------------------ */
 /* Flags                                                               */
 /* ------------------------------------------------------------------ */
@@ -123,6 +131,13 @@ enum {
 	BENCH_IMPL_BDWGC = 1,
 	BENCH_IMPL_MALLOC = 2, /* malloc + free (manual management) */
 	BENCH_IMPL_MALLOC_NOFREE = 3, /* malloc, never freed */
+	/*
+	 * bdwgc with GC_MARKERS=1 (one marker thread). Not run unless a
+	 * program asks for it (bench_impl_selected is false for it without an
+	 * explicit --impl bdwgc-m1); in its process bench_impl is
+	 * BENCH_IMPL_BDWGC and the CSV impl column says "bdwgc-m1".
+	 */
+	BENCH_IMPL_BDWGC_M1 = 4,
 	BENCH_IMPL_COUNT
 };
 
@@ -134,16 +149,28 @@ const char *bench_impl_name(int impl);
 const char *bench_impl_csv(int impl);
 int bench_impl_parse(const char *s); /* -1 if unknown */
 int bench_impl_available(int impl);  /* bdwgc only with HAVE_BDWGC */
-/* Whether impl was selected by --impl (all if none given). */
+/*
+ * Whether impl was selected by --impl (all but bdwgc-m1 if none given).
+ * bench_impl_selected(o, BENCH_IMPL_BDWGC_M1) is also true when --impl is
+ * absent and *also_m1 is passed: bench_impl_selected_m1 below.
+ */
 int bench_impl_selected(const bench_opts *o, int impl);
+/* Whether the bdwgc GC_MARKERS=1 row should run: --impl bdwgc-m1, or no --impl. */
+int bench_impl_selected_m1(const bench_opts *o);
 /* Whether the Go peer was selected (--impl go, or no --impl). */
 #define BENCH_GO_BIT (1u << 30)
 int bench_go_selected(const bench_opts *o);
+/* Whether the Java peer was selected (--impl java, or no --impl). */
+#define BENCH_JAVA_BIT (1u << 29)
+int bench_java_selected(const bench_opts *o);
 
 /*
  * Start the heap for impl in this process: tri_init(tri_options) for
  * tricolor (exits on failure), GC_INIT + GC_allow_register_threads for
- * bdwgc, nothing for malloc.
+ * bdwgc (bdwgc-m1: GC_MARKERS=1 first), nothing for malloc. For bdwgc it
+ * prints its configuration once ("# bdwgc 8.2.2: all_interior_pointers=1,
+ * markers 2 (GC_MARKERS unset), parallel mark"), so a table says which
+ * bdwgc it measured.
  */
 void bench_heap_init(int impl, const char *tri_options);
 
@@ -325,6 +352,13 @@ void bench_pause_emit(const char *benchmark, const char *cas,
  */
 void bench_bdwgc_record_pauses(void);
 size_t bench_bdwgc_pauses(const tri_pause **out);
+/*
+ * bdwgc: the marking time (GC_EVENT_MARK_START to GC_EVENT_MARK_END) of
+ * the last collection since bench_bdwgc_record_pauses, in ns (0 if none).
+ */
+uint64_t bench_bdwgc_last_mark_ns(void);
+/* bdwgc: marker threads including the initiating one (GC_get_parallel+1). */
+int bench_bdwgc_markers(void);
 
 /* tri_read_metric that returns 0 for an unknown metric. */
 uint64_t bench_metric(const char *name);

@@ -58,4 +58,5 @@ EXTRA_DIST += \
 	perf/peers/go/internal/bench/bench.go \
 	perf/peers/go/gcbench/main.go \
 	perf/peers/go/msgbuf/main.go \
-	perf/peers/go/finalizers/main.go
+	perf/peers/go/finalizers/main.go \
+	perf/peers/java/MsgBuf.java

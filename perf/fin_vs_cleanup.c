@@ -782,6 +782,9 @@ int main(int argc, char **argv)
 				snprintf(cas, sizeof cas, "%s-%s-%dt-%s", rname,
 					 cost_names[c], threads, cfg[k].label);
 				snprintf(pbuf, sizeof pbuf, "%d", cfg[k].pool);
+				/* progress (stderr: the table on stdout stays whole) */
+				fprintf(stderr, "# [fin_vs_cleanup] %s: %s x %d rep(s) ...\n",
+					cas, cfg[k].impl_name, reps);
 				double vals[NMETRICS][MAXREPS];
 				int have[NMETRICS] = { 0 };
 				int ok = 0, last_status = 0;

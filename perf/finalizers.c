@@ -9,6 +9,10 @@
  *   finalizer done]; queued-to-run latency (dropped -> handler ran) p50/p99;
  *   the time the explicit collection took; the collector pauses seen while
  *   the finalizers were queued and run.
+ *   the cost of allocation + registration per object (set_finalizer: the
+ *   loop that allocates each object and gives it its finalizer, ns per
+ *   object) and the end-to-end rate (end_to_end_per_s: objects / time from
+ *   the first allocation to the last finalizer done).
  * Handlers: noop, cpu10us (burns 10 us of CPU), block100us (sleeps 100 us).
  *
  * tricolor: tri_set_finalizer + tri_collect + tri_drain; finalizers run on
@@ -79,11 +83,17 @@ static void tri_fin(void *obj)
 	handler_body(obj, g_handler == H_BLOCK && tri_thread_is_attached());
 }
 
-static void emit_common(uint64_t count, uint64_t t_collect0,
-			uint64_t t_collect1, uint64_t unfinalized)
+static void emit_common(uint64_t count, uint64_t t_reg0, uint64_t t_reg1,
+			uint64_t t_collect0, uint64_t t_collect1,
+			uint64_t unfinalized)
 {
 	uint64_t done = atomic_load(&g_done);
 	uint64_t last = atomic_load(&g_last_done);
+	printf("R set_fin_ns %.6g\n",
+	       count ? (double)(t_reg1 - t_reg0) / (double)count : 0.0);
+	printf("R e2e_per_s %.6g\n",
+	       last > t_reg0 ? (double)done * 1e9 / (double)(last - t_reg0)
+			     : 0.0);
 	uint64_t window = last > t_collect0 ? last - t_collect0 : 1;
 	printf("R done %llu\n", (unsigned long long)done);
 	printf("R unfinalized %llu\n", (unsigned long long)unfinalized);
@@ -121,12 +131,14 @@ static int run_tricolor(uint64_t count)
 		fprintf(stderr, BENCH ": cannot allocate the root array\n");
 		return 1;
 	}
+	uint64_t t_reg0 = fc_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		struct fobj *o = tri_alloc(sizeof *o);
 		o->id = i;
 		tri_set_finalizer(o, tri_fin);
 		TRI_STORE(objs[i], o);
 	}
+	uint64_t t_reg1 = fc_now_ns();
 	uint64_t cycles0 = 0, cycles1 = 0, pmax_metric = 0;
 	tri_read_metric("/gc/cycles/total:gc-cycles", &cycles0);
 
@@ -163,7 +175,8 @@ static int run_tricolor(uint64_t count)
 			pmax = ps[i].length_ns;
 	}
 	free(ps);
-	emit_common(count, t_c0, t_c1, count - atomic_load(&g_done));
+	emit_common(count, t_reg0, t_reg1, t_c0, t_c1,
+		    count - atomic_load(&g_done));
 	printf("R pause_max_ns %llu\n", (unsigned long long)pmax);
 	printf("R pause_total_ns %llu\n", (unsigned long long)ptotal);
 	printf("R pauses %llu\n", (unsigned long long)pcount);
@@ -252,12 +265,14 @@ static int run_bdwgc(uint64_t count)
 		fprintf(stderr, BENCH ": cannot allocate the root array\n");
 		return 1;
 	}
+	uint64_t t_reg0 = fc_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		struct fobj *o = GC_MALLOC(sizeof *o);
 		o->id = i;
 		GC_register_finalizer(o, gc_fin, NULL, NULL, NULL);
 		objs[i] = o;
 	}
+	uint64_t t_reg1 = fc_now_ns();
 	GC_word cycles0 = GC_get_gc_no();
 	uint64_t t_drop0 = fc_now_ns();
 	atomic_store(&g_win0, t_drop0);
@@ -287,7 +302,8 @@ static int run_bdwgc(uint64_t count)
 	}
 	atomic_store(&g_win1, fc_now_ns());
 	GC_word cycles1 = GC_get_gc_no();
-	emit_common(count, t_c0, t_c1, count - atomic_load(&g_done));
+	emit_common(count, t_reg0, t_reg1, t_c0, t_c1,
+		    count - atomic_load(&g_done));
 	printf("R pause_max_ns %llu\n", (unsigned long long)g_pmax);
 	printf("R pause_total_ns %llu\n", (unsigned long long)g_ptotal);
 	printf("R pauses %llu\n", (unsigned long long)g_pcount);
@@ -358,6 +374,8 @@ static const struct metric metrics[] = {
 	{ "peak_rss_bytes", "peak_rss", "bytes" },
 	{ "pauses", "pause_count", "pauses" },
 	{ "pause_max_process_ns", "pause_max_process", "ns" },
+	{ "set_fin_ns", "set_finalizer", "ns" },
+	{ "e2e_per_s", "end_to_end_per_s", "1/s" },
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
@@ -540,9 +558,11 @@ int main(int argc, char **argv)
 	if (has_item(impls, "go"))
 		printf("go peer: %s\n",
 		       go ? go : "not found (set PERF_GO_DIR), skipped");
-	printf("%-18s %-9s %12s %10s %10s %10s %10s %10s %7s\n", "case",
-	       "impl", "fin/s", "ns/fin", "lat p50", "lat p99", "collect",
-	       "pause max", "left");
+	printf("fin/s and ns/fin: from the collection to the last finalizer; e2e/s: objects / (first\n"
+	       "allocation to last finalizer); set ns: allocation + registration per object\n");
+	printf("%-18s %-9s %12s %10s %10s %10s %10s %10s %7s %10s %7s\n",
+	       "case", "impl", "fin/s", "ns/fin", "lat p50", "lat p99",
+	       "collect", "pause max", "left", "e2e/s", "set ns");
 	int tricolor_failed = 0;
 	for (int h = 0; h < H_COUNT; h++) {
 		if (!has_item(handlers, handler_names[h]))
@@ -551,7 +571,8 @@ int main(int argc, char **argv)
 		char cas[64], nbuf[32];
 		snprintf(cas, sizeof cas, "%s-%lld", handler_names[h], n);
 		snprintf(nbuf, sizeof nbuf, "%lld", n);
-		double ns_per[2] = { 0, 0 };
+		double ns_per[2] = { 0, 0 }, e2e[2] = { 0, 0 },
+		       setns[2] = { 0, 0 };
 		for (int k = 0; k < nimpl; k++) {
 			double vals[NMETRICS][64];
 			int have[NMETRICS] = { 0 };
@@ -604,13 +625,16 @@ int main(int argc, char **argv)
 					   mn, mx, ok);
 			}
 			ns_per[k] = med[1];
+			e2e[k] = med[12];
+			setns[k] = med[11];
 			printf("%-18s %-9s %12.0f %10.0f %8.2fms %8.2fms "
-			       "%8.2fms %8.1fus %7.0f\n",
+			       "%8.2fms %8.1fus %7.0f %10.0f %7.0f\n",
 			       cas, impl_list[k], med[0], med[1], med[2] / 1e6,
 			       med[3] / 1e6, med[4] / 1e6, med[5] / 1e3,
-			       med[7]);
+			       med[7], med[12], med[11]);
+			fflush(stdout);
 		}
-		double go_ns = 0;
+		double go_ns = 0, go_e2e = 0, go_set = 0;
 		if (go) {
 			double med[NMETRICS] = { 0 };
 			int have[NMETRICS] = { 0 };
@@ -623,10 +647,13 @@ int main(int argc, char **argv)
 					   "status", st, st, st, reps);
 			} else {
 				go_ns = med[1];
+				go_e2e = med[12];
+				go_set = med[11];
 				printf("%-18s %-9s %12.0f %10.0f %8.2fms %8.2fms "
-				       "%8.2fms %10s %7.0f\n",
+				       "%8.2fms %10s %7.0f %10.0f %7.0f\n",
 				       cas, "go", med[0], med[1], med[2] / 1e6,
-				       med[3] / 1e6, med[4] / 1e6, "-", med[7]);
+				       med[3] / 1e6, med[4] / 1e6, "-", med[7],
+				       med[12], med[11]);
 			}
 		}
 		if (nimpl == 2 && ns_per[0] > 0 && ns_per[1] > 0)
@@ -636,6 +663,12 @@ int main(int argc, char **argv)
 		if (ns_per[0] > 0 && go_ns > 0)
 			printf("%-18s ratio ns/finalizer tricolor/go = %.2f\n",
 			       cas, ns_per[0] / go_ns);
+		if (nimpl == 2 && e2e[0] > 0 && e2e[1] > 0)
+			printf("%-18s end to end: tricolor/bdwgc = %.2f (goal >= 1); set ns: tricolor %.0f, bdwgc %.0f (goal <= 150)\n",
+			       cas, e2e[0] / e2e[1], setns[0], setns[1]);
+		if (e2e[0] > 0 && go_e2e > 0)
+			printf("%-18s end to end: tricolor/go = %.2f (goal >= 1); set ns: go %.0f\n",
+			       cas, e2e[0] / go_e2e, go_set);
 	}
 	return tricolor_failed ? 1 : 0;
 }

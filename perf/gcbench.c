@@ -11,15 +11,40 @@
  * threads at once, each doing the full work, while the long-lived data
  * stays in the main thread.
  *
- * Impls: tricolor, bdwgc, and malloc (calloc + explicit recursive free of
- * every dropped tree: a manual-management baseline).
+ * The standard form (Boehm's GCBench.c): the node is {left, right, int i,
+ * int j} = 24 bytes on LP64, kStretchTreeDepth 18, kLongLivedTreeDepth 16,
+ * kArraySize 500000, kMinTreeDepth 4, kMaxTreeDepth 16, NumIters(d) =
+ * 2 * TreeSize(18) / TreeSize(d). --node-bytes 32 runs the older variant
+ * of this suite with {left, right, long i, long j} (32 bytes; with bdwgc's
+ * all-interior-pointers extra byte it becomes a 48-byte object), reported
+ * under cases "node32-Nt" so it is never mistaken for the standard form.
+ *
+ * Reported per implementation and thread count: wall time and CPU time
+ * (user + sys of the whole process, collector threads included:
+ * getrusage(RUSAGE_SELF) around each run), medians over --reps.
+ *
+ * Impls: tricolor, bdwgc in its Debian default configuration (all interior
+ * pointers, GC_MARKERS unset: one marker per core) and bdwgc-m1
+ * (GC_MARKERS=1), malloc (calloc + explicit recursive free of every
+ * dropped tree: a manual-management baseline), and the Go peer.
  */
 #include "bench.h"
 
 typedef struct node {
 	struct node *left, *right;
-	long i, j;
+	int i, j;
 } node;
+
+_Static_assert(sizeof(node) == 24 || sizeof(void *) != 8,
+	       "the GCBench node is 24 bytes on LP64");
+
+/* --node-bytes 32: the same tree with 8 padding bytes per node. */
+typedef struct node32 {
+	node n;
+	long pad;
+} node32;
+
+static size_t g_node_bytes = sizeof(node);
 
 static int k_stretch = 18, k_long_lived = 16, k_min = 4, k_max = 16;
 static long k_array = 500000;
@@ -27,7 +52,7 @@ static int verbose;
 
 static node *new_node(node *l, node *r)
 {
-	node *n = bh_alloc(sizeof *n);
+	node *n = bh_alloc(g_node_bytes);
 
 	if (!n) {
 		fprintf(stderr, "gcbench: out of memory\n");
@@ -133,9 +158,10 @@ static int check_node(const node *n, int depth)
 	       check_node(n->right, depth - 1);
 }
 
-/* One complete GCBench run; returns wall time in ms. */
-static double run_once(int nthreads)
+/* One complete GCBench run; returns wall time in ms, *cpu_ms user+sys. */
+static double run_once(int nthreads, double *cpu_ms)
 {
+	double c0 = bench_cpu_s();
 	uint64_t t0 = bench_now_ns(), t1;
 	node *tmp, *long_lived;
 	double *array;
@@ -179,6 +205,7 @@ static double run_once(int nthreads)
 		exit(3);
 	}
 	t1 = bench_now_ns();
+	*cpu_ms = (bench_cpu_s() - c0) * 1e3;
 	tri_keep_alive(long_lived);
 	tri_keep_alive(array);
 	free_tree(long_lived);
@@ -227,13 +254,10 @@ static void run_go_peer(const bench_opts *o, int reps)
 	args[k++] = threads;
 	if (verbose)
 		args[k++] = (char *)"-verbose";
+	if (g_node_bytes != sizeof(node))
+		args[k++] = (char *)"-node32";
 	args[k] = NULL;
 	bench_spawn_cmd(o, "go gcbench", "go", "all", args, 0);
-}
-
-static double run_once_cb(void *arg)
-{
-	return run_once(*(int *)arg);
 }
 
 static void usage(void)
@@ -243,6 +267,8 @@ static void usage(void)
 	       "  --min-depth N      (4)             --max-depth N        (16; quick 14)\n"
 	       "  --array N          doubles in the long-lived array (500000)\n"
 	       "  --verbose          per-depth times\n"
+	       "  --node-bytes 24|32 node size: 24 is Boehm's GCBench (default); 32 is the\n"
+	       "                     older variant, reported as cases node32-Nt\n"
 	       "  default --threads 1,2 (N > 1: N threads run the temporary-tree phases),\n"
 	       "  --reps 3 (quick 1); impls tricolor,bdwgc,malloc (explicit free),\n"
 	       "  go (go-gcbench from $PERF_GO_DIR or <dir of this program>/peers/go)\n");
@@ -289,6 +315,14 @@ int main(int argc, char **argv)
 		}
 		if (bench_flag_long(argc, argv, &i, "--array", &k_array))
 			continue;
+		if (bench_flag_long(argc, argv, &i, "--node-bytes", &v)) {
+			if (v != 24 && v != 32) {
+				fprintf(stderr, "gcbench: --node-bytes is 24 or 32\n");
+				return 2;
+			}
+			g_node_bytes = v == 24 ? sizeof(node) : sizeof(node32);
+			continue;
+		}
 		bench_bad_flag(&o, argv[i]);
 	}
 	if (o.quick) {
@@ -312,18 +346,26 @@ int main(int argc, char **argv)
 		o.nthreads = 2;
 	}
 	if (!o.inproc) {
-		printf("gcbench: stretch depth %d, long-lived depth %d, array %ld doubles, temporary trees depth %d..%d step 2, threads",
-		       k_stretch, k_long_lived, k_array, k_min, k_max);
+		printf("gcbench: %s: %zu-byte nodes, stretch depth %d, long-lived depth %d, array %ld doubles, temporary trees depth %d..%d step 2, threads",
+		       g_node_bytes == sizeof(node) ? "Boehm's standard form"
+						    : "NOT the standard form (32-byte node variant)",
+		       g_node_bytes, k_stretch, k_long_lived, k_array, k_min,
+		       k_max);
 		for (i = 0; i < o.nthreads; i++)
 			printf("%s%d", i ? "," : " ", o.threads[i]);
 		printf(", %d reps\n", reps);
 		for (impl = 0; impl < BENCH_IMPL_COUNT; impl++)
 			if (impl != BENCH_IMPL_MALLOC_NOFREE &&
-			    bench_impl_selected(&o, impl))
+			    (impl == BENCH_IMPL_BDWGC_M1
+				     ? bench_impl_selected_m1(&o)
+				     : bench_impl_selected(&o, impl))) {
+				printf("# [gcbench] running %s ...\n",
+				       bench_impl_name(impl));
 				bench_spawn(&o, impl, NULL, "all");
+			}
 		if (bench_go_selected(&o))
 			run_go_peer(&o, reps);
-		return bench_finish(&o, "gcbench: total time (lower is better)");
+		return bench_finish(&o, "gcbench: wall time and user+sys CPU time, ms (lower is better; bdwgc = Debian default: all interior pointers, one marker per core; bdwgc-m1 = GC_MARKERS=1)");
 	}
 
 	for (impl = 0; impl < BENCH_IMPL_COUNT; impl++)
@@ -338,16 +380,32 @@ int main(int argc, char **argv)
 	for (j = 0; j < o.nthreads; j++) {
 		uint64_t gc0 = bench_gc_cycles(), gc1;
 		char cas[32];
-		bench_stats s;
+		bench_stats s, c;
+		double *wall = calloc((size_t)reps, sizeof *wall);
+		double *cpu = calloc((size_t)reps, sizeof *cpu);
+		int r;
 
-		s = bench_repeat(reps, run_once_cb, &o.threads[j]);
+		if (!wall || !cpu) {
+			perror("calloc");
+			return 1;
+		}
+		for (r = 0; r < reps; r++)
+			wall[r] = run_once(o.threads[j], &cpu[r]);
+		s = bench_stats_of(wall, reps);
+		c = bench_stats_of(cpu, reps);
+		free(wall);
+		free(cpu);
 		gc1 = bench_gc_cycles();
-		snprintf(cas, sizeof cas, "%dt", o.threads[j]);
-		printf("# %-9s %-4s median %9.1f ms (min %.1f, max %.1f) over %d reps, %llu GC cycles\n",
-		       bench_impl_name(impl), cas, s.median, s.min, s.max, reps,
-		       (unsigned long long)(gc1 - gc0));
+		snprintf(cas, sizeof cas, "%s%dt",
+			 g_node_bytes == sizeof(node) ? "" : "node32-",
+			 o.threads[j]);
+		printf("# %-9s %-4s median wall %9.1f ms (min %.1f, max %.1f), user+sys CPU %9.1f ms, over %d reps, %llu GC cycles\n",
+		       bench_impl_name(impl), cas, s.median, s.min, s.max,
+		       c.median, reps, (unsigned long long)(gc1 - gc0));
 		bench_emit("gcbench", cas, bench_impl_csv(impl), "time", "ms",
 			   s);
+		bench_emit("gcbench", cas, bench_impl_csv(impl), "cpu", "ms",
+			   c);
 		if (impl != BENCH_IMPL_MALLOC)
 			bench_emit("gcbench", cas, bench_impl_csv(impl),
 				   "gc_cycles", "cycles",

@@ -18,6 +18,21 @@
  * bitmap, following the 4 pointers of each node). Ratio printed:
  * reference/tricolor per worker (how many tricolor workers match one plain
  * traversal). MB = 10^6 bytes; bytes = 64 per node for the reference.
+ *
+ * The tree case (--tree-depth D, default 22: 2^23 - 1 nodes; quick 19):
+ * a complete binary tree of GCBench nodes {left, right, int i, int j}
+ * (24 bytes; bdwgc makes each a 32-byte object with its all-interior-
+ * pointers byte, so the graph is the 256 MiB of issue 13 there), built
+ * bottom-up and held from one root, then --reps full collections:
+ * tricolor (tri_collect, mark_workers=1 and 2) against bdwgc
+ * (GC_gcollect, GC_MARKERS=1 and the default, one marker per core). Mark
+ * time: /gc/mark/last:nanoseconds for tricolor, GC_EVENT_MARK_START to
+ * GC_EVENT_MARK_END for bdwgc; MiB/s = nodes x 24 B / mark time, the same
+ * numerator for both; per marker = MiB/s / markers. Cases are named by the
+ * marker count ("tree22-1m", "tree22-2m"), so tricolor with N workers and
+ * bdwgc with N markers share a row. Also the wall time and user+sys CPU
+ * of the whole collection call. The parent prints how much the second
+ * marker adds for each collector.
  */
 #include "bench.h"
 
@@ -39,6 +54,16 @@ static long g_mark_workers; /* child: this process's mark_workers */
 static unsigned long g_seed = 12345;
 
 static mnode *g_root; /* registered root (tricolor) */
+static long g_tree_depth = 22; /* tree case: 2^(depth+1) - 1 nodes */
+static int g_tree; /* child: run the tree case */
+
+/* The GCBench node of the tree case (24 bytes on LP64). */
+typedef struct tnode {
+	struct tnode *left, *right;
+	int i, j;
+} tnode;
+
+static tnode *g_troot; /* the tree's root (registered with tricolor) */
 static int g_verify = 1;
 
 static uint64_t rng_state;
@@ -287,6 +312,127 @@ static void run_tricolor(int reps)
 	free(objs);
 }
 
+/* ---------------- tree: tricolor and bdwgc ---------------- */
+
+static long g_tree_next; /* node ids in build order */
+
+static tnode *tree_make(long depth)
+{
+	tnode *n = bh_alloc(sizeof *n), *l = NULL, *r = NULL;
+
+	if (depth > 0) {
+		l = tree_make(depth - 1);
+		r = tree_make(depth - 1);
+	}
+	/* re-read: n stays reachable from this frame while the children are built */
+	if (!n) {
+		fprintf(stderr, "markbench: out of memory building the tree\n");
+		exit(1);
+	}
+	n->left = l; /* n is not yet published: plain stores */
+	n->right = r;
+	n->i = (int)(g_tree_next++ & 0x7fffffff);
+	n->j = (int)depth;
+	return n;
+}
+
+static long tree_check(const tnode *n, long depth)
+{
+	if (!n || n->j != depth)
+		return -1000000000L;
+	if (depth == 0)
+		return n->left || n->right ? -1000000000L : 1;
+	return 1 + tree_check(n->left, depth - 1) +
+	       tree_check(n->right, depth - 1);
+}
+
+static void run_tree(int reps)
+{
+	long nodes = (1L << (g_tree_depth + 1)) - 1;
+	double mib = (double)nodes * (double)sizeof(tnode) / 1048576.0;
+	double *ms = calloc((size_t)reps, sizeof(double));
+	double *rate = calloc((size_t)reps, sizeof(double));
+	double *per = calloc((size_t)reps, sizeof(double));
+	double *wall = calloc((size_t)reps, sizeof(double));
+	double *cpu = calloc((size_t)reps, sizeof(double));
+	const char *impl = bench_impl_csv(bench_impl);
+	int markers, r, old_pct = 0;
+	uint64_t t0;
+	char cas[64];
+
+	if (!ms || !rate || !per || !wall || !cpu) {
+		perror("calloc");
+		exit(1);
+	}
+	if (bench_impl == BENCH_IMPL_TRICOLOR) {
+		markers = (int)g_mark_workers;
+		tri_add_roots(&g_troot, &g_troot + 1);
+		old_pct = tri_gc_percent(-1); /* build without collecting */
+	} else {
+		markers = bench_bdwgc_markers();
+		bench_bdwgc_record_pauses(); /* also records the mark time */
+#ifdef HAVE_BDWGC
+		GC_disable();
+#endif
+	}
+	t0 = bench_now_ns();
+	g_tree_next = 0;
+	g_troot = tree_make(g_tree_depth);
+#ifdef HAVE_BDWGC
+	if (bench_impl == BENCH_IMPL_BDWGC)
+		GC_enable();
+#endif
+	printf("# %s (%d marker%s): built a depth-%ld tree, %ld nodes x %zu B (%.0f MiB) in %.1f ms\n",
+	       impl, markers, markers == 1 ? "" : "s", g_tree_depth, nodes,
+	       sizeof(tnode), mib, (double)(bench_now_ns() - t0) / 1e6);
+	bench_collect(); /* warm-up */
+	for (r = 0; r < reps; r++) {
+		double c0 = bench_cpu_s();
+		uint64_t a = bench_now_ns(), b, mark_ns;
+
+		bench_collect();
+		b = bench_now_ns();
+		cpu[r] = (bench_cpu_s() - c0) * 1e3;
+		mark_ns = bench_impl == BENCH_IMPL_TRICOLOR
+				  ? bench_metric("/gc/mark/last:nanoseconds")
+				  : bench_bdwgc_last_mark_ns();
+		if (mark_ns == 0)
+			mark_ns = b - a;
+		ms[r] = (double)mark_ns / 1e6;
+		wall[r] = (double)(b - a) / 1e6;
+		rate[r] = mib / ((double)mark_ns / 1e9);
+		per[r] = rate[r] / markers;
+		printf("# %s %dm collect %d: mark %.1f ms (collection %.1f ms wall, %.1f ms CPU): %.0f MiB/s, %.0f MiB/s per marker\n",
+		       impl, markers, r + 1, ms[r], wall[r], cpu[r], rate[r],
+		       per[r]);
+	}
+	if (tree_check(g_troot, g_tree_depth) != nodes) {
+		fprintf(stderr, "markbench: the tree is damaged after collection\n");
+		exit(4);
+	}
+	if (bench_impl == BENCH_IMPL_TRICOLOR)
+		tri_gc_percent(old_pct);
+	snprintf(cas, sizeof cas, "tree%ld-%dm", g_tree_depth, markers);
+	bench_emit("mark", cas, impl, "mark_time", "ms",
+		   bench_stats_of(ms, reps));
+	bench_emit("mark", cas, impl, "mark_rate", "MiB/s",
+		   bench_stats_of(rate, reps));
+	bench_emit("mark", cas, impl, "mark_rate_per_marker", "MiB/s",
+		   bench_stats_of(per, reps));
+	bench_emit("mark", cas, impl, "collect_wall", "ms",
+		   bench_stats_of(wall, reps));
+	bench_emit("mark", cas, impl, "collect_cpu", "ms",
+		   bench_stats_of(cpu, reps));
+	bench_emit("mark", cas, impl, "peak_rss", "MiB",
+		   bench_stats_one(bench_peak_rss_mib()));
+	tri_keep_alive(g_troot);
+	free(ms);
+	free(rate);
+	free(per);
+	free(wall);
+	free(cpu);
+}
+
 /* ---------------- reference ---------------- */
 
 static void run_reference(int reps)
@@ -410,6 +556,10 @@ static void usage(void)
 	       "  --workers LIST   mark_workers values, one process each (1,2)\n"
 	       "  --seed N         graph seed (12345)\n"
 	       "  --no-verify      skip the check that the graph survived intact\n"
+	       "  --tree-depth D   the tree case: 2^(D+1)-1 GCBench nodes (22; quick 19)\n"
+	       "  --graph LIST     which cases: tree,random (both)\n"
+	       "  impls in the tree case: tricolor (mark_workers 1 and 2), bdwgc (GC_MARKERS=1\n"
+	       "  and default)\n"
 	       "  default --reps 5 (quick 3) collections / traversals\n"
 	       "  impls: tricolor (collector), malloc (plain single-thread traversal)\n");
 	bench_usage_common(stdout);
@@ -418,7 +568,9 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	bench_opts o;
-	int i, reps, impl, set_heap = 0;
+	int i, reps, impl, set_heap = 0, set_tree = 0, do_tree = 1,
+					       do_random = 1;
+	const char *gs;
 	long v;
 
 	bench_opts_init(&o, argc, argv);
@@ -440,6 +592,20 @@ int main(int argc, char **argv)
 		if (bench_flag_long(argc, argv, &i, "--mark-workers",
 				    &g_mark_workers))
 			continue;
+		if (bench_flag_long(argc, argv, &i, "--tree-depth", &v)) {
+			g_tree_depth = v;
+			set_tree = 1;
+			continue;
+		}
+		if (bench_flag_val(argc, argv, &i, "--graph", &gs)) {
+			do_tree = strstr(gs, "tree") != NULL;
+			do_random = strstr(gs, "random") != NULL;
+			continue;
+		}
+		if (!strcmp(argv[i], "--tree")) {
+			g_tree = 1;
+			continue;
+		}
 		if (!strcmp(argv[i], "--no-verify")) {
 			g_verify = 0;
 			continue;
@@ -452,14 +618,53 @@ int main(int argc, char **argv)
 	}
 	if (o.quick && !set_heap)
 		g_heap_mib = 128;
+	if (o.quick && !set_tree)
+		g_tree_depth = 19;
+	if (g_tree_depth < 1 || g_tree_depth > 28) {
+		fprintf(stderr, "markbench: --tree-depth must be 1..28\n");
+		return 2;
+	}
 	if (g_heap_mib < 1 || node_count() >= UINT32_MAX) {
 		fprintf(stderr, "markbench: bad --heap-mib\n");
 		return 2;
 	}
 	reps = o.reps ? o.reps : (o.quick ? 3 : 5);
 
-	if (!o.inproc) {
-		printf("markbench: %ld MiB graph of 64-byte nodes with %d pointers, mark_workers",
+	if (!o.inproc && do_tree) {
+		const char *tx[] = { "--tree", "--mark-workers", "1", NULL };
+		const char *tx2[] = { "--tree", "--mark-workers", "2", NULL };
+		const char *bx[] = { "--tree", NULL };
+		char c1[32], c2[32];
+		double t1, t2, b1, b2;
+
+		snprintf(c1, sizeof c1, "tree%ld-1m", g_tree_depth);
+		snprintf(c2, sizeof c2, "tree%ld-2m", g_tree_depth);
+		printf("markbench tree: full collections of a live depth-%ld binary tree of 24-byte GCBench nodes (%ld nodes), %d collections each\n",
+		       g_tree_depth, (1L << (g_tree_depth + 1)) - 1, reps);
+		if (bench_impl_selected(&o, BENCH_IMPL_TRICOLOR)) {
+			printf("# [markbench tree] tricolor mark_workers=1 ...\n");
+			bench_spawn(&o, BENCH_IMPL_TRICOLOR, tx, c1);
+			printf("# [markbench tree] tricolor mark_workers=2 ...\n");
+			bench_spawn(&o, BENCH_IMPL_TRICOLOR, tx2, c2);
+		}
+		if (bench_impl_selected_m1(&o)) {
+			printf("# [markbench tree] bdwgc GC_MARKERS=1 ...\n");
+			bench_spawn(&o, BENCH_IMPL_BDWGC_M1, bx, c1);
+		}
+		if (bench_impl_selected(&o, BENCH_IMPL_BDWGC)) {
+			printf("# [markbench tree] bdwgc default (one marker per core) ...\n");
+			bench_spawn(&o, BENCH_IMPL_BDWGC, bx, c2);
+		}
+		printf("\ntree: what the second marker adds (mark MiB/s with 2 markers / with 1; goal for tricolor >= 1.6 on 2 idle cores):\n");
+		if (bench_lookup("mark", c1, "tricolor", "mark_rate", &t1) &&
+		    bench_lookup("mark", c2, "tricolor", "mark_rate", &t2) && t1 > 0)
+			printf("  tricolor: %.0f -> %.0f MiB/s: x%.2f\n", t1, t2, t2 / t1);
+		if (bench_lookup("mark", c1, "bdwgc", "mark_rate", &b1) &&
+		    bench_lookup("mark", c2, "bdwgc", "mark_rate", &b2) && b1 > 0)
+			printf("  bdwgc:    %.0f -> %.0f MiB/s: x%.2f\n", b1, b2, b2 / b1);
+	}
+	if (!o.inproc && do_random) {
+		printf("\nmarkbench: %ld MiB graph of 64-byte nodes with %d pointers, mark_workers",
 		       g_heap_mib, NODE_PTRS);
 		for (i = 0; i < g_nworkers; i++)
 			printf("%s%d", i ? "," : " ", g_workers[i]);
@@ -492,13 +697,22 @@ int main(int argc, char **argv)
 				printf("  %-16s reference %.0f MB/s, tricolor %.0f MB/s per worker: ratio %.2f\n",
 				       cas, ref, t, ref / t);
 		}
-		return bench_finish(&o, "markbench: mark throughput (higher is better)");
 	}
+	if (!o.inproc)
+		return bench_finish(&o, "markbench: mark throughput (higher is better; tree cases: tricolor N workers vs bdwgc N markers, bdwgc column = bdwgc with that many markers)");
 
 	for (impl = 0; impl < BENCH_IMPL_COUNT; impl++)
 		if (bench_impl_selected(&o, impl))
 			break;
-	if (impl == BENCH_IMPL_TRICOLOR) {
+	if (g_tree && (impl == BENCH_IMPL_BDWGC || impl == BENCH_IMPL_BDWGC_M1)) {
+		if (!bench_impl_available(impl)) {
+			fprintf(stderr, "markbench: bdwgc not built in\n");
+			return 1;
+		}
+		bench_heap_init(impl, NULL);
+		/* bdwgc-m1 rows are bdwgc rows of the 1-marker case */
+		run_tree(reps);
+	} else if (impl == BENCH_IMPL_TRICOLOR) {
 		char opts[256];
 
 		if (g_mark_workers < 1)
@@ -507,7 +721,10 @@ int main(int argc, char **argv)
 			 o.tri_options ? o.tri_options : "",
 			 o.tri_options ? "," : "", g_mark_workers);
 		bench_heap_init(impl, opts);
-		run_tricolor(reps);
+		if (g_tree)
+			run_tree(reps);
+		else
+			run_tricolor(reps);
 	} else if (impl == BENCH_IMPL_MALLOC) {
 		bench_heap_init(impl, NULL);
 		run_reference(reps);

@@ -30,7 +30,7 @@ import sys
 
 COLUMNS = ["benchmark", "case", "impl", "metric", "unit", "median", "min",
            "max", "reps"]
-IMPL_ORDER = ["tricolor", "bdwgc", "go", "malloc", "redis"]
+IMPL_ORDER = ["tricolor", "bdwgc", "bdwgc-m1", "go", "java", "malloc", "redis"]
 BENCH_ORDER = ["alloc", "alloc_bench", "gcbench", "msgbuf", "mark",
                "churn", "finalizers", "fin_vs_cleanup", "kvserver"]
 # Program name (perf/run) -> benchmark name(s) used in the CSV.
@@ -460,14 +460,272 @@ def goal_finalizers(d):
     return (MET if all(oks) else NOT_MET), "; ".join(details)
 
 
+
+# Goals of issues 12 (latency) and 13 (throughput), judged on this run's
+# rows only. Each returns (verdict, details).
+
+def _judge(checks, what):
+    """checks: list of (ok, text); ok None = that part is not measured."""
+    measured = [(ok, t) for ok, t in checks if ok is not None]
+    if not measured:
+        return NOT_MEASURED, "no rows for %s in these results" % what
+    note = "; ".join(t + ("" if ok else " **(miss)**") for ok, t in measured)
+    missing = [t for ok, t in checks if ok is None]
+    if missing:
+        note += "; not measured: " + ", ".join(missing)
+    return (MET if all(ok for ok, _ in measured) else NOT_MET), note
+
+
+def _msgbuf_cases(d, threads, big=False):
+    out = []
+    for r in d.rows:
+        if r.benchmark != "msgbuf" or r.impl != "tricolor" or \
+                r.metric != "push_max":
+            continue
+        m = re.match(r"w(\d+)-(\d+)B-(\d+)t$", r.case)
+        if not m or int(m.group(3)) != threads:
+            continue
+        live = float(m.group(1)) * float(m.group(2))
+        if (live >= 0.95 * 2 ** 30) == big:
+            out.append(r.case)
+    return sorted(set(out))
+
+
+def goal_msgbuf_1t(d):
+    checks = []
+    for c in _msgbuf_cases(d, 1):
+        mx = d.value("msgbuf", c, "tricolor", "push_max")
+        p = d.value("msgbuf", c, "tricolor", "push_p99.9")
+        n = d.value("msgbuf", c, "tricolor", "pushes_over_100us")
+        j = d.value("msgbuf", c, "java", "pushes_over_100us")
+        checks.append((mx < 1000, "%s longest push %s (< 1 ms)" % (c, fmt(mx, "us"))))
+        if p is not None:
+            checks.append((p < 20, "p99.9 %s (< 20 us)" % fmt(p, "us")))
+        if n is not None and j is not None:
+            checks.append((n < j, "pushes > 100 us: %d vs ZGC %d" % (n, j)))
+        else:
+            checks.append((None, "pushes > 100 us against Java ZGC"))
+    return _judge(checks, "msgbuf at 1 thread")
+
+
+def goal_msgbuf_mt(d):
+    checks = []
+    for t, f in ((2, lambda m: m + 10), (4, lambda m: 1.5 * m)):
+        for c in _msgbuf_cases(d, t):
+            n = d.value("msgbuf", c, "tricolor", "pushes_over_1ms")
+            m = d.value("msgbuf", c, "malloc", "pushes_over_1ms")
+            if n is None or m is None:
+                checks.append((None, c))
+                continue
+            checks.append((n <= f(m), "%s pushes > 1 ms: %d vs malloc %d (<= %s)"
+                           % (c, n, m, "malloc + 10" if t == 2 else "1.5x malloc")))
+    return _judge(checks, "msgbuf at 2 and 4 threads with the malloc floor")
+
+
+def goal_msgbuf_1gib(d):
+    checks = []
+    for c in _msgbuf_cases(d, 1, big=True):
+        mx = d.value("msgbuf", c, "tricolor", "push_max")
+        checks.append((mx < 1000, "%s longest observed push %s (< 1 ms)" % (c, fmt(mx, "us"))))
+    return _judge(checks, "msgbuf with 1 GiB live (full run only)")
+
+
+def goal_msgbuf_run(d):
+    checks = []
+    for c in _msgbuf_cases(d, 1):
+        t = d.value("msgbuf", c, "tricolor", "run_time")
+        m = d.value("msgbuf", c, "malloc", "run_time")
+        if t is None or m is None:
+            continue
+        checks.append((t <= 1.5 * m, "%s whole run %s vs malloc %s = %s (<= 1.5x)"
+                       % (c, fmt(t, "ms"), fmt(m, "ms"), fmt_ratio(t / m))))
+    return _judge(checks, "msgbuf run time with the malloc floor")
+
+
+def goal_gcbench_std(d):
+    checks = []
+    for c in ("1t", "2t"):
+        for metric, lim in (("time", 0.8), ("cpu", 1.0)):
+            t = d.value("gcbench", c, "tricolor", metric)
+            b = d.value("gcbench", c, "bdwgc", metric)
+            if t is None or b is None:
+                continue
+            checks.append((t <= lim * b, "%s %s %s vs bdwgc %s = %s (<= %.1fx)"
+                           % (c, "wall" if metric == "time" else "CPU",
+                              fmt(t, "ms"), fmt(b, "ms"), fmt_ratio(t / b), lim)))
+    return _judge(checks, "GCBench (standard form) against bdwgc")
+
+
+def goal_mark_bdwgc(d):
+    checks = []
+    cases = sorted({r.case for r in d.rows if r.benchmark == "mark"
+                    and re.match(r"tree\d+-\dm$", r.case)})
+    for c in cases:
+        t = d.value("mark", c, "tricolor", "mark_rate_per_marker")
+        b = d.value("mark", c, "bdwgc", "mark_rate_per_marker")
+        if t is None or b is None:
+            continue
+        checks.append((t >= b, "%s per marker %s vs bdwgc %s" % (
+            c, fmt(t, "MiB/s"), fmt(b, "MiB/s"))))
+    c1 = [c for c in cases if c.endswith("-1m")]
+    for c in c1:
+        c2 = c[:-3] + "-2m"
+        a = d.value("mark", c, "tricolor", "mark_rate")
+        b = d.value("mark", c2, "tricolor", "mark_rate")
+        if a and b:
+            checks.append((b >= 1.6 * a, "second worker: x%.2f (>= 1.6)" % (b / a)))
+    return _judge(checks, "markbench tree cases with bdwgc")
+
+
+def goal_alloc_cpu(d):
+    checks = []
+    for size in (16, 64, 256):
+        for t in (1, 2):
+            c = "%dB-%dt" % (size, t)
+            a = d.value("alloc", c, "tricolor", "cpu_per_alloc")
+            b = d.value("alloc", c, "bdwgc", "cpu_per_alloc")
+            if a is None or b is None:
+                continue
+            checks.append((a <= 0.5 * b, "%s %s vs bdwgc %s = %s" % (
+                c, fmt(a, "ns"), fmt(b, "ns"), fmt_ratio(a / b))))
+    return _judge(checks, "alloc_bench CPU per object with bdwgc")
+
+
+def goal_fin_e2e(d):
+    checks = []
+    for r in d.rows:
+        if r.benchmark != "finalizers" or r.impl != "tricolor" or \
+                r.metric != "end_to_end_per_s" or not r.case.startswith("noop"):
+            continue
+        for peer in ("bdwgc", "go"):
+            p = d.value("finalizers", r.case, peer, "end_to_end_per_s")
+            if p is None:
+                checks.append((None, "end to end against " + peer))
+                continue
+            checks.append((r.median >= p, "%s end to end %s vs %s %s" % (
+                r.case, fmt(r.median, "1/s"), peer, fmt(p, "1/s"))))
+        s_ = d.value("finalizers", r.case, "tricolor", "set_finalizer")
+        if s_ is not None:
+            checks.append((s_ <= 150, "allocation + registration %.0f ns/object (<= 150)" % s_))
+    return _judge(checks, "finalizers noop end to end")
+
+
+def goal_kvserver(d):
+    checks = []
+    for r in d.rows:
+        if r.benchmark != "kvserver" or r.impl != "tricolor" or \
+                "-r1000000-d100" not in r.case or \
+                r.metric not in ("latency_p99", "latency_max"):
+            continue
+        p = d.value("kvserver", r.case, "redis", r.metric)
+        if p is None:
+            continue
+        lim = 1.0 if r.metric == "latency_p99" else 2.0
+        checks.append((r.median <= lim * p, "%s %s %s vs redis %s (<= %gx)" % (
+            r.case.split("-")[0].upper(), r.metric.replace("latency_", ""),
+            fmt(r.median, "ms"), fmt(p, "ms"), lim)))
+    return _judge(checks, "kvserver -r 1000000 case with redis")
+
+
 GOALS = [
-    ("Allocation at 64 B: <= 0.5x bdwgc ns/op", goal_alloc),
-    ("GCBench: no slower than bdwgc or Go", goal_gcbench),
-    ("Longest pause < 100 us at a 1 GiB live heap", goal_pause),
+    ("msgbuf 1 thread: longest push < 1 ms, p99.9 < 20 us, fewer pushes > 100 us than ZGC", goal_msgbuf_1t),
+    ("msgbuf 2/4 threads: pushes > 1 ms within malloc + 10 / 1.5x malloc", goal_msgbuf_mt),
+    ("msgbuf 1 GiB live: longest observed push < 1 ms", goal_msgbuf_1gib),
+    ("msgbuf whole run <= 1.5x the malloc/free floor", goal_msgbuf_run),
+    ("kvserver (-c 50 -P 16 -r 1000000 -d 100): p99 <= redis, max <= 2x redis", goal_kvserver),
+    ("GCBench (standard form): wall <= 0.8x and CPU <= 1.0x bdwgc", goal_gcbench_std),
+    ("Mark: >= bdwgc per marker; 2nd worker adds >= 60%", goal_mark_bdwgc),
+    ("Allocation CPU per object <= 0.5x bdwgc (16/64/256 B, 1 and 2 threads)", goal_alloc_cpu),
+    ("1M finalizers: end to end >= bdwgc and Go; registration <= 150 ns", goal_fin_e2e),
+    ("Allocation at 64 B: <= 0.5x bdwgc ns/op (wall)", goal_alloc),
+    ("GCBench: no slower than bdwgc or Go (wall)", goal_gcbench),
+    ("Longest recorded pause < 100 us at a 1 GiB live heap", goal_pause),
     ("MMU at 10 ms >= 70%", goal_mmu),
     ("Mark throughput within 2x of pointer chasing", goal_mark),
     ("Finalizers no slower than bdwgc per finalizer", goal_finalizers),
 ]
+
+
+# ----------------------------------------------------------------------
+# Wins and losses: a short, honest summary of this run
+# ----------------------------------------------------------------------
+
+# The figures a person compares, per benchmark: (metric, peers).
+HEADLINE = {
+    "msgbuf": (["push_max", "push_p99.9", "push_p99.99", "pushes_over_1ms",
+                "pushes_over_100us", "run_time", "cpu", "peak_rss"],
+               ["malloc", "bdwgc", "go", "java"]),
+    "gcbench": (["time", "cpu", "peak_rss"], ["bdwgc", "bdwgc-m1", "go", "malloc"]),
+    "mark": (["mark_rate_per_marker"], ["bdwgc"]),
+    "alloc": (["cpu_per_alloc", "alloc_time"], ["bdwgc", "malloc"]),
+    "finalizers": (["end_to_end_per_s", "set_finalizer", "ns_per_finalizer",
+                    "latency_p99", "peak_rss"], ["bdwgc", "go"]),
+    "fin_vs_cleanup": (["handlers_per_s", "latency_p50", "latency_p99",
+                        "pause_max", "peak_rss", "peak_open_fds",
+                        "peak_unreleased"], ["bdwgc"]),
+    "kvserver": (["throughput", "latency_p99", "latency_max"], ["redis"]),
+}
+
+
+def wins_losses(d, threshold=1.10, top=10):
+    """(wins, losses): lists of text lines, the largest factors first.
+    A win is a figure where tricolor is better than a peer by at least
+    `threshold` (better = lower, or higher for metrics marked up)."""
+    wins, losses = [], []
+    for r in d.rows:
+        spec = HEADLINE.get(r.benchmark)
+        if not spec or r.impl != "tricolor" or r.metric not in spec[0] \
+                or r.median is None:
+            continue
+        for peer in spec[1]:
+            p = d.peer_row(r, peer)
+            if p is None or p.median is None:
+                continue
+            a, b = r.median, p.median
+            if a <= 0 or b <= 0:
+                if a == b:
+                    continue
+                # one side is zero (e.g. no pushes over 1 ms)
+                better = (a > b) if higher_is_better(r.metric, r.unit) else (a < b)
+                factor = float("inf")
+            else:
+                x = a / b
+                if higher_is_better(r.metric, r.unit):
+                    x = 1 / x
+                better = x < 1
+                factor = 1 / x if better else x
+            if factor < threshold:
+                continue
+            text = "%s %s %s: tricolor %s vs %s %s (%s)" % (
+                r.benchmark, r.case, r.metric, fmt(a, r.unit), peer,
+                fmt(b, p.unit),
+                ("%.1fx %s" % (factor, "better" if better else "worse"))
+                if factor != float("inf") else "better" if better else "worse")
+            (wins if better else losses).append(
+                (factor, (r.benchmark, r.metric), text))
+
+    def pick(lst):
+        # the largest factor of each (benchmark, metric), so one
+        # benchmark's many cases do not fill the list
+        lst.sort(key=lambda t: -t[0])
+        seen, out = set(), []
+        for f, k, t in lst:
+            if k not in seen:
+                seen.add(k)
+                out.append(t)
+        return out[:top]
+    return pick(wins), pick(losses), len(wins), len(losses)
+
+
+def summary_text(d):
+    wins, losses, nw, nl = wins_losses(d)
+    L = ["Where tricolor wins (%d figures at least 10%% better than a peer; "
+         "the largest of each benchmark and metric shown):" % nw]
+    L += ["  + " + t for t in wins] or ["  (none)"]
+    L.append("Where tricolor loses (%d figures at least 10%% worse than a "
+             "peer; the largest of each benchmark and metric shown):" % nl)
+    L += ["  - " + t for t in losses] or ["  (none)"]
+    return "\n".join(L) + "\n"
 
 
 # ----------------------------------------------------------------------
@@ -519,12 +777,30 @@ def machine_info(srcdir):
 
 BENCH_TEXT = {
     "alloc": "Allocation cost per object by size and thread count "
-             "(ns/alloc, lower is better).",
-    "gcbench": "Boehm's GCBench (binary trees), total time.",
+             "(ns/alloc, lower is better): alloc_time is wall time per "
+             "allocation of one thread, cpu_per_alloc the process's "
+             "user+sys CPU divided by all objects allocated.",
+    "gcbench": "Boehm's GCBench in its standard form (24-byte nodes, "
+               "stretch 18, long-lived 16): wall time and user+sys CPU "
+               "time (ms) per implementation and thread count; bdwgc is "
+               "Debian's default build (all interior pointers, one marker "
+               "per core), bdwgc-m1 the same with GC_MARKERS=1. Cases "
+               "node32-Nt (if present) are the older 32-byte variant, not "
+               "the standard form.",
     "msgbuf": "Message buffer (GC latency): a sliding window of live "
-              "messages; push latency, pause distribution and MMU. Case "
-              "w<window>-<size>B: the live heap is window x size.",
-    "mark": "Mark throughput (markbench) against a single-threaded "
+              "messages; push latency observed by the mutator (clock_gettime "
+              "around alloc + memset + store), pushes over 100 us / 1 ms, "
+              "whole-run wall and CPU time, recorded-vs-observed "
+              "(recorded_pause_max against push_max; slow_explained: "
+              "pushes over 100 us that overlap a recorded pause), pause "
+              "distribution and MMU. Case w<window>-<size>B-<T>t: the live "
+              "heap is window x size, split across T threads. malloc is "
+              "the no-GC floor; java is ZGC.",
+    "mark": "Mark throughput (markbench). tree<D>-<N>m: full collections "
+            "of a live binary tree of 24-byte nodes, tricolor with N mark "
+            "workers against bdwgc with N markers (GC_gcollect; MiB/s = "
+            "nodes x 24 B / mark time, per marker = / N). <M>MiB-w<N>: the "
+            "random 64-byte-node graph against a single-threaded "
             "pointer-chasing traversal of the same graph (impl malloc).",
     "churn": "Many threads allocating: handshake cost, pauses and MMU "
              "against the number of threads.",
@@ -702,7 +978,11 @@ def write_results_md(path, d, status, stamp, mode, srcdir, plots):
     L.append("## Machine\n")
     L.append(md_table(["", ""], machine_info(srcdir)) + "\n")
 
-    # Goals first: they are what the reader looks for.
+    # Wins and losses, then the goals: they are what the reader looks for.
+    L.append("## Summary\n")
+    L.append("Computed from this run's rows (headline figures only; "
+             "malloc is the no-GC floor, so losing to it is expected).\n")
+    L.append("```\n" + summary_text(d) + "```\n")
     L.append("## Goals\n")
     grows = []
     for (name, fn) in GOALS:
@@ -781,7 +1061,8 @@ def write_results_md(path, d, status, stamp, mode, srcdir, plots):
     L.append("## How to read this\n")
     L.append("See perf/README.md: what each benchmark does, its flags, and "
              "the CSV format. Re-create this file from the last run with "
-             "`perf/report.py --results perf/results --out perf/RESULTS.md`.")
+             "`perf/report.py --results DIR/results --out DIR/RESULTS.md` "
+             "(DIR: perf/out, or perf for the committed reference copy).")
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(L) + "\n")
     os.replace(path + ".tmp", path)
@@ -795,10 +1076,45 @@ GP_HEAD = ('set terminal pngcairo size 1100,650 font "sans,10"\n'
            'set datafile missing "?"\n'
            'set key outside right top\n'
            'set grid\n'
-           'set termoption noenhanced\n'
-           'colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b '
-           '#e377c2 #7f7f7f #bcbd22 #17becf #000000 #aec7e8 #ffbb78 '
-           '#98df8a #ff9896 #c5b0d5"\n')
+           'set termoption noenhanced\n')
+
+# Plot style: every series has its own colour (never a dash style); the
+# colours of one implementation come from one family (tricolor blues,
+# bdwgc reds, Go greens, Java oranges), and the reference a reader compares
+# against (the malloc/free floor, bdwgc's finalizer, redis) is drawn thick
+# and black so it stands out. Goal lines are grey with a text label.
+FAMILY = {
+    "tricolor": ["#08519c", "#3182bd", "#6baed6", "#9ecae1"],
+    "bdwgc": ["#a50f15", "#de2d26", "#fb6a4a", "#fcae91"],
+    "bdwgc-m1": ["#67000d", "#cb181d", "#ef3b2c", "#fc9272"],
+    "go": ["#006d2c", "#31a354", "#74c476", "#a1d99b"],
+    "java": ["#a63603", "#e6550d", "#fd8d3c", "#fdae6b"],
+    "malloc": ["#000000", "#525252", "#969696", "#bdbdbd"],
+    "malloc-nofree": ["#6a51a3", "#9e9ac8", "#bcbddc", "#dadaeb"],
+}
+
+
+def series_style(impl, k, reference=("malloc",)):
+    """gnuplot style for the k-th series of impl."""
+    fam = FAMILY.get(impl, ["#7f7f7f", "#17becf", "#bcbd22", "#e377c2"])
+    col = fam[k % len(fam)]
+    lw = 4 if impl in reference else 2
+    return 'lw %d lc rgb "%s" pt %d' % (lw, col, 7 if impl in reference
+                                        else 5 + 2 * (k % 4))
+
+
+def goal_line_y(y, text):
+    return ('set arrow from graph 0, first %g to graph 1, first %g nohead '
+            'lw 1.5 lc rgb "#555555"\n'
+            'set label %s at graph 0.01, first %g offset 0,0.6 '
+            'tc rgb "#333333"\n' % (y, y, gp_str(text), y))
+
+
+def goal_line_x(x, text):
+    return ('set arrow from %g, graph 0 to %g, graph 1 nohead lw 1.5 '
+            'lc rgb "#555555"\n'
+            'set label %s at %g, graph 0.04 offset 0.5,0 tc rgb "#333333"\n'
+            % (x, x, gp_str(text), x))
 
 
 def gp_str(s):
@@ -806,6 +1122,10 @@ def gp_str(s):
 
 
 def plots_fin_vs_cleanup(d, resdir):
+    """Per resource: handlers/s against pool size (one panel per handler
+    cost, linear axes: the costs differ by orders of magnitude, a panel
+    each keeps every one readable) and against handler cost (bars on a
+    linear axis, one panel per cost)."""
     made = []
     groups = fvc_groups(d)
     resources = sorted({k[0] for k in groups})
@@ -817,7 +1137,6 @@ def plots_fin_vs_cleanup(d, resdir):
                        if c in COST_ORDER else 9)
         pools = sorted({it[3] for k in keys if k[2] == threads
                         for it in groups[k] if it[0] != "finalizer"})
-        # 1) throughput against pool size: one panel per handler cost.
         if pools:
             name = "fin_vs_cleanup-%s-pool" % res
             with open(os.path.join(resdir, name + ".dat"), "w") as f:
@@ -838,34 +1157,32 @@ def plots_fin_vs_cleanup(d, resdir):
                             f.write(" %s" % (num(v) if v else "?"))
                     f.write("\n")
             with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-                f.write(GP_HEAD)
+                f.write(GP_HEAD.replace("size 1100,650",
+                                        "size %d,500" % (420 * len(costs) + 80)))
                 f.write('set output "%s.png"\n' % name)
-                f.write("set logscale x 2\nset logscale y\n")
-                f.write('set xlabel "cleanup_workers (pool size)"\n')
-                f.write('set ylabel "resources released per second"\n')
-                f.write("set title %s\n" % gp_str(
-                    "fin_vs_cleanup (%s, %d threads): throughput vs pool "
-                    "size; dashed: tricolor finalizer, dotted: bdwgc "
-                    "finalizer" % (res, threads)))
-                parts = []
+                f.write("set key inside top left\n")
+                f.write("set multiplot layout 1,%d title %s\n" % (
+                    len(costs), gp_str(
+                        "fin_vs_cleanup (%s, %d threads): resources released "
+                        "per second against the cleanup pool size (higher is "
+                        "better)" % (res, threads))))
+                f.write("set xrange [0:%d]\nset yrange [0:*]\n" % (max(pools) + 1))
+                f.write("set xtics (%s)\n" % ", ".join(str(p) for p in pools))
                 for i, c in enumerate(costs):
                     col = 2 + 3 * i
-                    lc = i + 1
-                    parts.append('"%s.dat" using 1:%d with linespoints lw 2 '
-                                 'lc %d pt 7 title %s' % (
-                                     name, col, lc,
-                                     gp_str("cleanup, " + c)))
-                    parts.append('"%s.dat" using 1:%d with lines dt 2 lw 2 '
-                                 'lc %d title %s' % (
-                                     name, col + 1, lc,
-                                     gp_str("tri finalizer, " + c)))
-                    parts.append('"%s.dat" using 1:%d with lines dt 3 lw 2 '
-                                 'lc %d title %s' % (
-                                     name, col + 2, lc,
-                                     gp_str("bdwgc finalizer, " + c)))
-                f.write("plot " + ", \\\n     ".join(parts) + "\n")
+                    f.write('set title %s\nset xlabel "cleanup_workers"\n'
+                            'set ylabel "handlers/s"\n' % gp_str(c))
+                    f.write('plot "%s.dat" using 1:%d with linespoints %s '
+                            'title "tricolor cleanup pool", \\\n'
+                            '     "%s.dat" using 1:%d with linespoints %s '
+                            'title "tricolor finalizer (1 thread)", \\\n'
+                            '     "%s.dat" using 1:%d with linespoints %s '
+                            'title "bdwgc finalizer (peer)"\n' % (
+                                name, col, series_style("tricolor", 0),
+                                name, col + 1, series_style("tricolor", 2),
+                                name, col + 2, 'lw 4 lc rgb "#000000" pt 7'))
+                f.write("unset multiplot\n")
             made.append(name + ".png")
-        # 2) throughput against handler cost: clustered bars per mechanism.
         mechs = []
         for c in costs:
             for it in groups[(res, c, threads)]:
@@ -875,30 +1192,34 @@ def plots_fin_vs_cleanup(d, resdir):
         if costs and mechs:
             name = "fin_vs_cleanup-%s-cost" % res
             with open(os.path.join(resdir, name + ".dat"), "w") as f:
-                f.write("cost " + " ".join('"%s"' % m[0] for m in mechs)
-                        + "\n")
                 for c in costs:
-                    f.write(c)
-                    for (_, mech, impl) in mechs:
+                    f.write("# %s\n" % c)
+                    for k, (lab, mech, impl) in enumerate(mechs):
                         v = d.value("fin_vs_cleanup",
                                     "%s-%s-%dt-%s" % (res, c, threads, mech),
                                     impl, "handlers_per_s")
-                        f.write(" %s" % (num(v) if v else "?"))
-                    f.write("\n")
+                        col = "#000000" if impl != "tricolor" else \
+                            FAMILY["tricolor"][0 if mech == "finalizer" else 1 + (k % 3)]
+                        f.write('%d "%s" %s 0x%s\n' % (k, lab.replace(
+                            "tricolor ", "tri "), num(v) if v else "?", col[1:]))
+                    f.write("\n\n")
             with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-                f.write(GP_HEAD)
+                f.write(GP_HEAD.replace("size 1100,650",
+                                        "size %d,520" % (420 * len(costs) + 80)))
                 f.write('set output "%s.png"\n' % name)
-                f.write("set style data histograms\n"
-                        "set style histogram clustered gap 1\n"
-                        "set style fill solid 0.8 border -1\n"
-                        "set logscale y\nset yrange [*:*]\n")
-                f.write('set xlabel "handler cost (on top of the release)"\n')
-                f.write('set ylabel "resources released per second"\n')
-                f.write("set title %s\n" % gp_str(
-                    "fin_vs_cleanup (%s, %d threads): throughput vs handler "
-                    "cost" % (res, threads)))
-                f.write('plot for [i=2:%d] "%s.dat" using i:xtic(1) '
-                        'title columnheader(i)\n' % (len(mechs) + 1, name))
+                f.write("set multiplot layout 1,%d title %s\n" % (
+                    len(costs), gp_str(
+                        "fin_vs_cleanup (%s, %d threads): resources released "
+                        "per second by mechanism, one panel per handler cost "
+                        "(black: bdwgc, the peer)" % (res, threads))))
+                f.write("set style fill solid 0.85 border -1\nset boxwidth 0.7\n"
+                        "set yrange [0:*]\nset xtics rotate by -45\nunset key\n"
+                        "set ylabel \"handlers/s\"\n")
+                for i, c in enumerate(costs):
+                    f.write("set title %s\n" % gp_str(c))
+                    f.write('plot "%s.dat" index %d using 1:3:4:xtic(2) with '
+                            'boxes lc rgb variable\n' % (name, i))
+                f.write("unset multiplot\n")
             made.append(name + ".png")
     return made
 
@@ -913,128 +1234,171 @@ def window_ns(name):
     return to_ns(float(m.group(1)), m.group(2)) if m else None
 
 
-def plots_mmu(d, resdir, max_series=12):
+def _msgbuf_threads(case):
+    m = re.search(r"-(\d+)t$", case)
+    return int(m.group(1)) if m else 1
+
+
+def plots_mmu(d, resdir, max_series=15):
+    """MMU of msgbuf (the benchmark the goal is judged on). The windows
+    span 100 us .. 1 s, four decades: the x axis must be logarithmic."""
     series = {}
     for r in d.rows:
-        if not r.metric.startswith("mmu_") or r.median is None:
+        if r.benchmark != "msgbuf" or not r.metric.startswith("mmu_") or \
+                r.median is None:
             continue
         w = window_ns(r.metric[4:])
         if w is None:
             continue
-        series.setdefault((r.benchmark, r.case, r.impl), []).append(
-            (w, r.median))
+        series.setdefault((r.case, r.impl), []).append((w, r.median))
     if not series:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[2]), k[0],
-                                         case_sort_key(k[1])))[:max_series]
+    keys = sorted(series, key=lambda k: (impl_sort_key(k[1]),
+                                         case_sort_key(k[0])))[:max_series]
     name = "mmu"
+    count = {}
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        for i, k in enumerate(keys):
-            f.write("# %s %s %s\n" % k)
+        for k in keys:
+            f.write("# %s %s\n" % k)
             for (w, v) in sorted(series[k]):
                 f.write("%g %g\n" % (w / 1e6, v * 100))
             f.write("\n\n")
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
         f.write(GP_HEAD)
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale x 10\nset yrange [0:100]\n")
-        f.write('set xlabel "window (ms)"\nset ylabel "MMU (%)"\n')
-        f.write('set title "Minimum mutator utilization (worst thread)"\n')
-        f.write("set arrow from 10, graph 0 to 10, graph 1 nohead dt 2\n")
-        f.write("set arrow from graph 0, first 70 to graph 1, first 70 "
-                "nohead dt 2\n")
-        parts = ['"%s.dat" index %d using 1:2 with linespoints lw 2 '
-                 'lc rgb word(colors, %d) pt %d title %s'
-                 % (name, i, i % 16 + 1, i + 1, gp_str("%s %s %s" % k))
-                 for i, k in enumerate(keys)]
+        f.write("set logscale x 10\nset yrange [0:105]\n")
+        f.write('set xlabel "window (ms, log scale)"\n'
+                'set ylabel "MMU (%, worst thread; higher is better)"\n')
+        f.write('set title "msgbuf: minimum mutator utilization from the '
+                'recorded pauses"\n')
+        f.write(goal_line_y(70, "goal: >= 70% at 10 ms"))
+        f.write(goal_line_x(10, "10 ms"))
+        parts = []
+        for i, k in enumerate(keys):
+            n = count.get(k[1], 0)
+            count[k[1]] = n + 1
+            parts.append('"%s.dat" index %d using 1:2 with linespoints %s '
+                         'title %s' % (name, i, series_style(k[1], n),
+                                       gp_str("%s %s" % (k[1], k[0]))))
         f.write("plot " + ", \\\n     ".join(parts) + "\n")
     return [name + ".png"]
 
 
-def plots_pauses(d, resdir, max_series=12):
-    stats = ["pause_p50", "pause_p99", "pause_p99.9", "pause_max"]
-    series = {}
-    for r in d.rows:
-        if r.metric in stats and r.median is not None:
-            ns = to_ns(r.median, r.unit)
-            if ns is not None:
-                series.setdefault((r.benchmark, r.case, r.impl),
-                                  {})[r.metric] = ns
-    series = {k: v for k, v in series.items() if "pause_p50" in v}
-    if not series:
+def plots_msgbuf_latency(d, resdir):
+    """The latency the mutator observes: push latency percentiles per
+    implementation, one panel per thread count (1 GiB case separately).
+    The values span 40 ns .. tens of ms, so the y axis is logarithmic;
+    lines, not bars."""
+    stats = [("push_p50", "p50"), ("push_p99", "p99"), ("push_p99.9", "p99.9"),
+             ("push_p99.99", "p99.99"), ("push_max", "max")]
+    cases = sorted({r.case for r in d.rows_of("msgbuf")
+                    if r.metric == "push_max"}, key=case_sort_key)
+    if not cases:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[2]), k[0],
-                                         case_sort_key(k[1])))[:max_series]
-    name = "pauses"
+    impls = sorted({r.impl for r in d.rows_of("msgbuf")
+                    if r.metric == "push_max"}, key=impl_sort_key)
+    name = "msgbuf-latency"
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        f.write("stat " + " ".join('"%s %s %s"' % k for k in keys) + "\n")
-        for s in stats:
-            f.write(s.replace("pause_", ""))
-            for k in keys:
-                v = series[k].get(s)
-                f.write(" %s" % ("%g" % (v / 1e3) if v is not None else "?"))
-            f.write("\n")
+        for c in cases:
+            f.write("# %s\nstat %s\n" % (c, " ".join(impls)))
+            for (m, lab) in stats:
+                f.write(lab)
+                for im in impls:
+                    v = d.value("msgbuf", c, im, m)
+                    f.write(" %s" % ("%g" % v if v else "?"))
+                f.write("\n")
+            f.write("\n\n")
+    ncol = min(len(cases), 4)
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-        f.write(GP_HEAD)
+        f.write(GP_HEAD.replace("size 1100,650",
+                                "size %d,560" % (380 * ncol + 60)))
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale y\n")
-        f.write('set xlabel "percentile"\nset ylabel "pause (us)"\n')
-        f.write('set title "Pause distribution"\n')
-        f.write("set arrow from graph 0, first 100 to graph 1, first 100 "
-                "nohead dt 2\n")
-        f.write('plot for [i=2:%d] "%s.dat" using 0:i:xtic(1) with '
-                'linespoints lw 2 lc rgb word(colors, i-1) pt (i-1) '
-                'title columnheader(i)\n' % (len(keys) + 1, name))
+        f.write("set key inside bottom right\nset logscale y\n")
+        f.write("set multiplot layout 1,%d title %s\n" % (ncol, gp_str(
+            "msgbuf: push latency the mutator observes (clock_gettime around "
+            "alloc + memset + store; lower is better; black: malloc/free, "
+            "the no-GC floor)")))
+        for i, c in enumerate(cases[:ncol]):
+            f.write("unset arrow\nunset label\n")
+            if _msgbuf_threads(c) == 1:
+                f.write(goal_line_y(1000, "goal: max < 1 ms (1 thread)"))
+                f.write(goal_line_y(20, "goal: p99.9 < 20 us"))
+            f.write('set title %s\nset xlabel "percentile of pushes"\n'
+                    'set ylabel "push latency (us, log scale)"\n' % gp_str(c))
+            parts = []
+            for k, im in enumerate(impls):
+                parts.append('"%s.dat" index %d using 0:%d:xtic(1) with '
+                             'linespoints %s title %s' % (
+                                 name, i, k + 2, series_style(im, 0),
+                                 gp_str(im)))
+            f.write("plot " + ", \\\n     ".join(parts) + "\n")
+        f.write("unset multiplot\n")
     return [name + ".png"]
 
 
 def plots_alloc(d, resdir):
+    """Wall ns per allocation and CPU ns per object by size (1 and 2
+    threads). Sizes double (16 .. 4096) and costs span two or three
+    decades: both axes are logarithmic."""
+    panels = [("alloc_time", "wall ns per allocation (one thread's view)"),
+              ("cpu_per_alloc", "CPU ns per object (user+sys, all threads)")]
     series = {}
     for r in d.rows:
         if r.benchmark not in ("alloc", "alloc_bench") or r.median is None:
             continue
-        if r.metric not in ("alloc_time", "alloc_time_nofree"):
+        if r.metric not in [p[0] for p in panels]:
             continue
         m = re.match(r"(\d+)B-(\d+)t$", r.case)
         if not m:
             continue
-        impl = r.impl + ("-nofree" if r.metric.endswith("nofree") else "")
-        series.setdefault((impl, int(m.group(2))), {})[int(m.group(1))] = \
-            r.median
+        series.setdefault((r.metric, r.impl, int(m.group(2))),
+                          {})[int(m.group(1))] = r.median
     if not series:
         return []
-    keys = sorted(series, key=lambda k: (impl_sort_key(k[0].split("-")[0]),
-                                         k[0], k[1]))
     sizes = sorted({s for v in series.values() for s in v})
     name = "alloc"
+    idx = []
     with open(os.path.join(resdir, name + ".dat"), "w") as f:
-        f.write("size " + " ".join('"%s %dt"' % k for k in keys) + "\n")
-        for s in sizes:
-            f.write("%d" % s)
-            for k in keys:
+        for k in sorted(series, key=lambda k: (k[0], impl_sort_key(k[1]), k[2])):
+            f.write("# %s %s %dt\n" % k)
+            for s in sizes:
                 v = series[k].get(s)
-                f.write(" %s" % ("%g" % v if v is not None else "?"))
-            f.write("\n")
+                f.write("%d %s\n" % (s, "%g" % v if v is not None else "?"))
+            f.write("\n\n")
+            idx.append(k)
     with open(os.path.join(resdir, "plot-%s.gp" % name), "w") as f:
-        f.write(GP_HEAD)
+        f.write(GP_HEAD.replace("size 1100,650", "size 1300,560"))
         f.write('set output "%s.png"\n' % name)
-        f.write("set logscale x 2\nset logscale y\n")
-        f.write('set xlabel "object size (bytes)"\n'
-                'set ylabel "ns per allocation"\n')
-        f.write('set title "Allocation cost by size"\n')
-        f.write('plot for [i=2:%d] "%s.dat" using 1:i with linespoints lw 2 '
-                'lc rgb word(colors, i-1) pt (i-1) title columnheader(i)\n'
-                % (len(keys) + 1, name))
+        f.write("set key inside top left\nset logscale x 2\nset logscale y\n")
+        f.write("set yrange [*:*]\n")
+        f.write('set multiplot layout 1,2 title "alloc_bench: allocation cost '
+                'by object size (lower is better; black: malloc/free)"\n')
+        for (metric, title) in panels:
+            f.write('set title %s\nset xlabel "object size (bytes, log 2)"\n'
+                    'set ylabel "ns (log scale)"\n' % gp_str(title))
+            parts = []
+            for i, k in enumerate(idx):
+                if k[0] != metric:
+                    continue
+                parts.append('"%s.dat" index %d using 1:2 with linespoints %s '
+                             'title %s' % (name, i,
+                                           series_style(k[1], k[2] - 1),
+                                           gp_str("%s %dt" % (k[1], k[2]))))
+            if parts:
+                f.write("plot " + ", \\\n     ".join(parts) + "\n")
+        f.write("unset multiplot\n")
     return [name + ".png"]
 
 
 def write_plots(d, resdir):
-    # Old scripts would plot stale data: remove them first.
+    # Old scripts, data and images would show stale data: remove them first.
     for fn in os.listdir(resdir):
-        if fn.startswith("plot-") and fn.endswith(".gp"):
+        if (fn.startswith("plot-") and fn.endswith(".gp")) or \
+                fn.endswith(".png") or fn.endswith(".dat"):
             os.remove(os.path.join(resdir, fn))
     made = []
-    for fn in (plots_fin_vs_cleanup, plots_mmu, plots_pauses, plots_alloc):
+    for fn in (plots_fin_vs_cleanup, plots_msgbuf_latency, plots_mmu,
+               plots_alloc):
         try:
             made += fn(d, resdir)
         except Exception as e:
@@ -1072,6 +1436,22 @@ def main():
     plots = [] if a.no_plots else write_plots(d, a.results)
     write_results_md(a.out, d, read_status(a.status), a.stamp, a.mode,
                      a.srcdir, plots)
+    # Plain-text summary and goals for the terminal (perf/run, scripts/demo).
+    with open(os.path.join(a.results, "summary.txt"), "w") as f:
+        f.write(summary_text(d))
+        f.write("Goals (issues 12 and 13; details in RESULTS.md):\n")
+        unmeasured = 0
+        for (name, fn) in GOALS:
+            try:
+                verdict, _ = fn(d)
+            except Exception as e:
+                verdict = "error: %s" % e
+            if verdict == NOT_MEASURED:
+                unmeasured += 1
+                continue
+            f.write("  %-13s %s\n" % (verdict, name))
+        if unmeasured:
+            f.write("  (%d more goals have no rows in this run)\n" % unmeasured)
     print("report: %d rows from %d file(s) -> %s, %s; %d plot script(s)" % (
         len(rows), len(inputs), os.path.relpath(latest),
         os.path.relpath(a.out), len(plots)))

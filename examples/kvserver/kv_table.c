@@ -58,9 +58,7 @@ static void shard_lock(unsigned i)
 {
 	if (pthread_mutex_trylock(&kv_locks[i].m) == 0)
 		return;
-	tri_blocking_enter();
-	pthread_mutex_lock(&kv_locks[i].m);
-	tri_blocking_leave();
+	(void)TRI_BLOCKING(pthread_mutex_lock(&kv_locks[i].m));
 }
 
 static void shard_unlock(unsigned i)

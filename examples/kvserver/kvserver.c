@@ -17,10 +17,11 @@
  * QUIT (EOF, reset, hang-up) without closing them: only the collector then
  * closes the socket (the leak test in perf/kvserver-bench).
  *
- * Blocking: epoll_wait, accept, read and write are bracketed with
- * tri_blocking_enter/leave. read() may fill a heap buffer while the thread
- * is in its blocking region: that buffer is an atomic (never scanned) block
- * kept alive by the pointer on our stack, so the collector does not care.
+ * Blocking: epoll_wait, accept, read and write run inside TRI_BLOCKING
+ * (a blocking region that keeps the call's errno). read() fills a heap
+ * buffer inside the region, which the contract in include/tricolor.h
+ * allows: the buffer is an atomic (pointer-free) block kept reachable by
+ * the connection and by the pointer on our stack for the whole call.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -759,10 +760,8 @@ static int conn_flush(struct worker *w, struct conn *c)
 	while (c->wpos < c->wlen) {
 		const char *src = c->wbuf + c->wpos;
 		size_t len = c->wlen - c->wpos;
-		tri_blocking_enter();
-		ssize_t n = write(c->fd, src, len);
+		ssize_t n = TRI_BLOCKING(write(c->fd, src, len));
 		int e = errno;
-		tri_blocking_leave();
 		if (n > 0) {
 			c->wpos += (size_t)n;
 			continue;
@@ -831,10 +830,8 @@ static void conn_readable(struct worker *w, struct conn *c)
 	}
 	char *dst = c->rbuf + c->rlen;
 	size_t room = c->rcap - c->rlen;
-	tri_blocking_enter();
-	ssize_t n = read(c->fd, dst, room);
+	ssize_t n = TRI_BLOCKING(read(c->fd, dst, room));
 	int e = errno;
-	tri_blocking_leave();
 	if (n == 0 || (n < 0 && e != EAGAIN && e != EWOULDBLOCK &&
 		       e != EINTR)) {
 		/* The client vanished without QUIT. */
@@ -885,11 +882,9 @@ static void conn_writable(struct worker *w, struct conn *c)
 static void accept_some(struct worker *w)
 {
 	for (int i = 0; i < 64; i++) {
-		tri_blocking_enter();
-		int fd = accept4(g_listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = TRI_BLOCKING(accept4(g_listen_fd, NULL, NULL,
+					      SOCK_NONBLOCK | SOCK_CLOEXEC));
 		int e = errno;
-		tri_blocking_leave();
 		if (fd >= 0) {
 			conn_new(w, fd);
 			continue;
@@ -912,9 +907,7 @@ static void *worker_main(void *arg)
 	tri_thread_attach();
 	struct epoll_event evs[256];
 	while (!g_stop) {
-		tri_blocking_enter();
-		int n = epoll_wait(w->epfd, evs, 256, -1);
-		tri_blocking_leave();
+		int n = TRI_BLOCKING(epoll_wait(w->epfd, evs, 256, -1));
 		for (int i = 0; i < n && !g_stop; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_STOP) {
@@ -1259,9 +1252,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < started; i++) {
 		pthread_t th = srv->workers[i]->thread;
-		tri_blocking_enter();
-		pthread_join(th, NULL);
-		tri_blocking_leave();
+		(void)TRI_BLOCKING(pthread_join(th, NULL));
 	}
 	if (opt.stats)
 		print_stats(started);

@@ -16,7 +16,21 @@
  *
  * Shared fields (struct grey_queue), all under `lock`: full, nfull, empty,
  * busy, dirty (also read/cleared with seq_cst by the coordinator),
- * sleeping; cond `work` wakes idle workers, `idle` wakes the coordinator.
+ * sleeping, idle_waiters; cond `work` wakes idle workers, `idle` wakes the
+ * coordinator. nfull, sleeping and idle_waiters are written with relaxed
+ * atomic stores (under the lock) so that a marker may read them without the
+ * lock as a hint for work sharing (gcwork_share); no decision that matters
+ * for correctness is taken on such an unlocked read.
+ *
+ * Work sharing: a marker scans its own block depth first (LIFO) and would
+ * publish only when the block overflows, which on a tree never happens, so
+ * a second marker would starve. Every SHARE_CHECK items a draining marker
+ * looks (unlocked) for an idle marker and an empty global list; when both
+ * hold it moves the older half of its block (the bottom of its DFS stack:
+ * the biggest subtrees) to the global list under the lock. The grey objects
+ * move from one place the termination check sees (a busy marker's block) to
+ * another (the global list) inside one critical section, so the accounting
+ * above is unchanged.
  */
 #ifndef TRI_GREY_QUEUE_H
 #define TRI_GREY_QUEUE_H
@@ -57,7 +71,9 @@ struct grey_queue {
 	struct wblock *empty;
 	int busy;
 	int dirty;
-	int sleeping;
+	int sleeping;	  /* workers waiting on `work` */
+	int idle_waiters; /* coordinators waiting on `idle` (grey_queue_wait) */
+	uint64_t shares;  /* blocks split off by gcwork_share (tests, profiles) */
 };
 
 extern struct grey_queue tri_grey;
@@ -67,6 +83,14 @@ void gcwork_init(struct gcwork *w, bool worker);
 void gcwork_push(struct gcwork *w, uintptr_t obj);
 /* Next item; false when no work is left anywhere (the worker is then idle). */
 bool gcwork_pop(struct gcwork *w, uintptr_t *obj);
+/* Items a draining marker scans between two looks for an idle marker. */
+#define SHARE_CHECK 64
+/* If another marker is idle and no full block is queued, move the older half
+ * of w's block to the global list (see work sharing above). */
+void gcwork_share(struct gcwork *w);
+/* Coordinator: sleep until a full block is queued or no marker is busy;
+ * returns true in the second case (no grey object: the queue is idle). */
+bool grey_queue_wait(void);
 /* Hand all local work to the global list and stop counting as busy. */
 void gcwork_release(struct gcwork *w);
 /* Add scan counters to the global stats (and release). */

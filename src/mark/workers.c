@@ -16,9 +16,9 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&tri_grey.lock);
 	for (;;) {
 		while (!(ld_seq(&tri_rt.mark_enabled) && tri_grey.full)) {
-			tri_grey.sleeping++;
+			st_relaxed(&tri_grey.sleeping, tri_grey.sleeping + 1);
 			pthread_cond_wait(&tri_grey.work, &tri_grey.lock);
-			tri_grey.sleeping--;
+			st_relaxed(&tri_grey.sleeping, tri_grey.sleeping - 1);
 		}
 		pthread_mutex_unlock(&tri_grey.lock);
 		mark_drain(&w, 0);

@@ -46,6 +46,7 @@
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "mark/workers.h"
 #include "runtime/external.h"
@@ -77,12 +78,7 @@ static void drain_until_idle(struct gcwork *w)
 {
 	for (;;) {
 		mark_drain(w, 0);
-		pthread_mutex_lock(&tri_grey.lock);
-		while (!tri_grey.full && tri_grey.busy > 0)
-			pthread_cond_wait(&tri_grey.idle, &tri_grey.lock);
-		bool idle = !tri_grey.full && tri_grey.busy == 0;
-		pthread_mutex_unlock(&tri_grey.lock);
-		if (idle)
+		if (grey_queue_wait())
 			return;
 	}
 }
@@ -120,6 +116,7 @@ static void run_cycle(uint64_t n, bool forced)
 	struct gcwork roots;
 	gcwork_init(&roots, false);
 	roots_scan(&roots);
+	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
 	finalizer_mark_roots(&roots);
 	cleanup_mark_roots(&roots);
@@ -154,6 +151,17 @@ static void run_cycle(uint64_t n, bool forced)
 	/* 6. Marking is over. */
 	st_seq(&tri_rt.mark_enabled, 0);
 	mark_gate_close();
+	/* A marker that entered the gate after round B but before the close
+	 * names only marked objects (section 8), except a range registered or a
+	 * thread attached in that instant (mark/roots.c, runtime/thread.c),
+	 * whose scan may have greyed an object no one would scan: drain what is
+	 * left, which is safe until central_sweep_start (docs/design.md 20). */
+	if (!grey_queue_idle()) {
+		struct gcwork lw;
+		gcwork_init(&lw, true);
+		mark_drain(&lw, 0);
+		gcwork_dispose(&lw);
+	}
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)

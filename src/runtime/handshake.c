@@ -15,6 +15,7 @@
  *    never missed (either the flag survives or the owner sees the epoch).
  */
 #include "runtime/handshake.h"
+#include "alloc/os_mem.h"
 #include "mark/scan.h"
 #include "final/finalizer.h"
 #include "runtime/preempt.h"
@@ -27,8 +28,11 @@
 static uint64_t hs_epoch;	/* coordinator only */
 static int hs_action;		/* see invariants */
 static int world_stopped;	/* seq_cst; set by world_stop, cleared by world_start */
-static struct tri_thread **held; /* BLOCKING threads held ACTING while stopped */
-static size_t nheld, held_cap;
+/* BLOCKING threads held ACTING while stopped; coordinator only. mmap'd
+ * scratch, not malloc: a thread parked by the stop may hold a malloc lock
+ * (issue 14 case 4). held_bytes is the mapping's length. */
+static struct tri_thread **held;
+static size_t nheld, held_cap, held_bytes;
 
 static void backoff(unsigned spins)
 {
@@ -41,15 +45,6 @@ static void backoff(unsigned spins)
 		struct timespec ts = {0, (long)us * 1000};
 		nanosleep(&ts, NULL);
 	}
-}
-
-static void __attribute__((noinline)) scan_own_stack(struct tri_thread *t, struct gcwork *w)
-{
-	uintptr_t regs[8];
-	__builtin_unwind_init();
-	thread_save_regs(regs);
-	scan_range((uintptr_t)regs, t->stack_hi, w);
-	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
 }
 
 static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
@@ -73,7 +68,7 @@ static void run_action(struct tri_thread *t, int a, bool on_behalf)
 		if (on_behalf)
 			scan_saved_stack(t, &w);
 		else
-			scan_own_stack(t, &w);
+			thread_scan_own_stack(t, &w);
 		gcwork_dispose(&w);
 		wbuf_flush(t);
 		break;
@@ -187,10 +182,12 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 				}
 				if (a == HS_STOP) {
 					if (nheld == held_cap) {
-						held_cap = held_cap ? held_cap * 2 : 64;
-						held = realloc(held, held_cap * sizeof *held);
-						if (!held)
+						size_t ncap = held_cap ? held_cap * 2 : 512;
+						void *n = os_scratch_resize(held, &held_bytes, ncap * sizeof *held);
+						if (!n)
 							tri_fatal("tricolor: out of memory stopping threads");
+						held = n;
+						held_cap = ncap;
 					}
 					held[nheld++] = t;
 					return;
@@ -233,6 +230,9 @@ void handshake(enum hs_action a)
  * stack bounds, while the checkmark scanned its stack (found by the soak: a
  * segfault scanning from address 0). A thread trying to attach waits on the
  * lock outside the registry; one detaching is already DETACHED and skipped.
+ * Between world_stop and world_start nothing may call malloc: a thread may
+ * be parked inside malloc by the preemption signal, holding an arena lock
+ * (held[] and the checkmark's memory are mmap'd scratch).
  */
 void world_stop(void)
 {

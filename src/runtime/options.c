@@ -29,6 +29,7 @@ void tri_options_defaults(struct tri_options *o)
 	o->preempt_ms = 1;
 	o->preempt_signal = SIGURG;
 	o->heapprofile_rate = 512 * 1024;
+	o->data_roots = 1;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -142,10 +143,17 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 			     o->preempt_signal == SIGSEGV || o->preempt_signal == SIGBUS ||
 			     o->preempt_signal == SIGABRT))
 			bad = 1;
+	} else if (!strcasecmp(key, "data_roots")) {
+		if (!strcasecmp(v, "on") || !strcmp(v, "1"))
+			o->data_roots = 1;
+		else if (!strcasecmp(v, "off") || !strcmp(v, "0"))
+			o->data_roots = 0;
+		else
+			bad = 1;
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, show_stats, heapprofile_rate, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, data_roots, show_stats, heapprofile_rate, debug)",
 			 key, source);
 		return EINVAL;
 	}
@@ -189,8 +197,9 @@ int tri_options_from_env(struct tri_options *o)
 {
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
-					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "debug",
-					   "show_stats", "heapprofile_rate"};
+					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "data_roots",
+					   "show_stats", "debug",
+					   "heapprofile_rate"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)

@@ -20,6 +20,7 @@ struct tri_options {
 	uint64_t slow_finalizer_ms;
 	uint64_t preempt_ms;	/* 0 = no asynchronous preemption */
 	int preempt_signal;
+	int data_roots;		/* scan data/bss segments (mark/data_roots.c) */
 	/* debug=... flags */
 	int gctrace;
 	int checkmark;

@@ -170,6 +170,4 @@ void tri_require_init(const char *fn);
 /* The zero-size allocation's address (tri_alloc(0)). */
 extern char tri_zerobase[16];
 
-/* Test hooks (exported, declared here and in tests). */
-TRI_API void tri_debug_fail_mmap(int n);
 #endif

@@ -5,6 +5,7 @@
  */
 #include "runtime/thread.h"
 #include "alloc/span.h"
+#include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/preempt.h"
 #include "runtime/trace.h"
@@ -107,6 +108,15 @@ void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 	*hi = (uintptr_t)addr + size;
 }
 
+void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struct gcwork *w)
+{
+	uintptr_t regs[8];
+	__builtin_unwind_init();
+	thread_save_regs(regs);
+	scan_range((uintptr_t)regs, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
+}
+
 static void thread_exit_destructor(void *arg)
 {
 	struct tri_thread *t = arg;
@@ -151,7 +161,24 @@ void thread_attach_internal(void)
 	fence_seq();
 	if (ld_seq(&tri_barrier_enabled_) && ld_seq(&tri_rt.phase) == PHASE_MARK)
 		t->barrier_on = 1;
+	/* Attaching after the stack-scan handshake began: the coordinator may
+	 * skip this record (it attached after the post, hs_req < epoch), so the
+	 * thread makes its own stack and registers a root of this cycle before
+	 * it allocates black. Its stack may hold the only pointer to an object
+	 * (pthread_create's argument, which the creator dropped once we
+	 * attached, before its own scan). Through the mark gate: once marking
+	 * is over (MARK_DONE, SWEEP) no scan is needed, since every thread that
+	 * could have handed us a pointer had its stack scanned before
+	 * termination, while it still held that pointer or had stored it with
+	 * the barrier (issue 14 case 2; docs/design.md sections 4 and 20). */
 	if (ld_seq(&tri_rt.mark_black)) {
+		if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
+			struct gcwork w;
+			gcwork_init(&w, false);
+			thread_scan_own_stack(t, &w);
+			gcwork_dispose(&w);
+			mark_gate_exit();
+		}
 		t->alloc_black = 1;
 		t->alloc_black_cycle = ld_seq(&tri_rt.cycle);
 	}

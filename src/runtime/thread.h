@@ -33,6 +33,11 @@
  *                 and by the owner around its store of DETACHED: t->pthread
  *                 stays valid while a signal is sent.
  *   counters      the owner, relaxed; read racily for metrics.
+ *   name_seq, name  the owner (tri_thread_set_name, runtime/thread_name.c)
+ *                 under the seqcount name_seq (odd while writing), byte by
+ *                 byte with relaxed atomics; any thread reads a consistent
+ *                 copy with thread_name_read while the record is alive
+ *                 (inside rcu_read_lock or under registry_lock).
  */
 #ifndef TRI_THREAD_H
 #define TRI_THREAD_H
@@ -87,6 +92,9 @@ struct tri_thread {
 	int prof_pending;
 	uint64_t prof_rng;
 
+	uint32_t name_seq;
+	char name[TRI_THREAD_NAME_MAX]; /* "" = unnamed */
+
 	struct cds_list_head node;
 	struct rcu_head rcu;
 	pthread_t pthread;
@@ -115,9 +123,17 @@ static inline struct tri_thread *thread_require(const char *fn)
 	return t;
 }
 
+/* Copy t's name (tri_thread_set_name) into buf[n], NUL-terminated; "" if
+ * it has none. t must stay alive (rcu_read_lock or registry_lock). */
+void thread_name_read(struct tri_thread *t, char *buf, size_t n);
+
 void thread_attach_internal(void);
 /* Save callee-saved registers into regs[] (x86-64 and aarch64). */
 void thread_save_regs(uintptr_t *regs);
+/* The calling thread scans its own registers and stack (from this call's
+ * frame up to stack_hi) into w. */
+struct gcwork;
+void thread_scan_own_stack(struct tri_thread *t, struct gcwork *w);
 /* The calling thread's stack: [*lo, *hi). */
 void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 #endif

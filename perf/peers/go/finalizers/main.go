@@ -69,7 +69,7 @@ func fin(o *fobj) {
 }
 
 type result struct {
-	perS, nsPer, p50, p99, collect, unfin, setNs float64
+	perS, nsPer, p50, p99, collect, unfin, setNs, e2e float64
 }
 
 func runOnce(n int) result {
@@ -104,6 +104,9 @@ func runOnce(n int) result {
 		window = 1
 	}
 	r.perS = float64(d) * 1e9 / float64(window)
+	if last > t0 {
+		r.e2e = float64(d) * 1e9 / float64(last-t0)
+	}
 	if d > 0 {
 		r.nsPer = float64(window) / float64(d)
 	}
@@ -181,6 +184,7 @@ func main() {
 		f("collect_time", "ns", func(x result) float64 { return x.collect })
 		f("unfinalized", "objects", func(x result) float64 { return x.unfin })
 		f("set_finalizer", "ns", func(x result) float64 { return x.setNs })
+		f("end_to_end_per_s", "1/s", func(x result) float64 { return x.e2e })
 		bench.Emit("finalizers", cas, "peak_rss", "bytes", bench.One(bench.PeakRSSMiB()*1048576))
 	}
 	bench.Finish(*csvPath)

@@ -1,7 +1,10 @@
 // Command gcbench is the Go peer of perf/gcbench: the Boehm & Ellis GCBench
 // (binary trees) with the same parameters and the same multithreaded
 // variant (with -threads N > 1, N goroutines run the temporary-tree phases,
-// each doing the full work).
+// each doing the full work). The node is Boehm's {left, right, int i,
+// int j}: 24 bytes (int32 fields); -node32 pads it to 32 bytes, the older
+// variant of the suite, reported as cases node32-Nt. Wall time and the
+// process's user+sys CPU time (getrusage) are reported for every run.
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"tricolor/perf/peers/go/internal/bench"
@@ -17,7 +21,14 @@ import (
 
 type node struct {
 	left, right *node
-	i, j        int64
+	i, j        int32
+}
+
+// node32 is the padded variant; only its size differs (the tree is built
+// from the same node type, and the padding comes from a parallel type).
+type node32 struct {
+	node
+	pad int64
 }
 
 var (
@@ -31,7 +42,22 @@ var (
 	quick       = flag.Bool("quick", false, "short run")
 	repsFlag    = flag.Int("reps", 0, "repetitions (3; quick 1)")
 	threadsFlag = flag.String("threads", "1,2", "thread counts")
+	node32Flag  = flag.Bool("node32", false, "32-byte nodes (not the standard form)")
 )
+
+// newNode allocates one node: 24 bytes, or 32 with -node32.
+func newNode() *node {
+	if *node32Flag {
+		return &(&node32{}).node
+	}
+	return &node{}
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
 
 func treeSize(d int) int64 { return (int64(1) << uint(d+1)) - 1 }
 
@@ -42,17 +68,20 @@ func populate(depth int, n *node) {
 		return
 	}
 	depth--
-	n.left = &node{}
-	n.right = &node{}
+	n.left = newNode()
+	n.right = newNode()
 	populate(depth, n.left)
 	populate(depth, n.right)
 }
 
 func makeTree(depth int) *node {
 	if depth <= 0 {
-		return &node{}
+		return newNode()
 	}
-	return &node{left: makeTree(depth - 1), right: makeTree(depth - 1)}
+	l, r := makeTree(depth-1), makeTree(depth-1)
+	n := newNode()
+	n.left, n.right = l, r
+	return n
 }
 
 var sink *node
@@ -61,7 +90,7 @@ func timeConstruction(depth, tid int) {
 	iters := numIters(depth)
 	t0 := time.Now()
 	for i := int64(0); i < iters; i++ {
-		tmp := &node{}
+		tmp := newNode()
 		populate(depth, tmp)
 		sink = tmp
 		sink = nil
@@ -92,14 +121,15 @@ func checkNode(n *node, depth int) bool {
 	return n != nil && checkNode(n.left, depth-1) && checkNode(n.right, depth-1)
 }
 
-func runOnce(threads int) float64 {
+func runOnce(threads int) (float64, float64) {
+	c0 := cpuSeconds()
 	t0 := time.Now()
 	tmp := makeTree(*kStretch)
 	sink = tmp
 	sink = nil
 	tmp = nil
 
-	longLived := &node{}
+	longLived := newNode()
 	populate(*kLongLived, longLived)
 	array := make([]float64, *kArray)
 	for i := 0; i < *kArray/2; i++ {
@@ -123,9 +153,10 @@ func runOnce(threads int) float64 {
 		os.Exit(3)
 	}
 	ms := float64(time.Since(t0)) / 1e6
+	cpu := (cpuSeconds() - c0) * 1e3
 	runtime.KeepAlive(longLived)
 	runtime.KeepAlive(array)
-	return ms
+	return ms, cpu
 }
 
 func main() {
@@ -160,19 +191,25 @@ func main() {
 			runtime.Version(), runtime.GOMAXPROCS(0), *kStretch, *kLongLived, *kArray, *kMin, *kMax, threads, reps)
 	}
 	for _, t := range threads {
-		var ms []float64
+		var ms, cpu []float64
 		var st0, st1 runtime.MemStats
 		runtime.ReadMemStats(&st0)
 		for r := 0; r < reps; r++ {
-			ms = append(ms, runOnce(t))
+			w, c := runOnce(t)
+			ms = append(ms, w)
+			cpu = append(cpu, c)
 		}
 		runtime.ReadMemStats(&st1)
 		s := bench.Of(ms)
 		cas := fmt.Sprintf("%dt", t)
+		if *node32Flag {
+			cas = "node32-" + cas
+		}
 		cycles := float64(st1.NumGC-st0.NumGC) / float64(reps)
 		fmt.Printf("# go        %-4s median %9.1f ms (min %.1f, max %.1f) over %d reps, %.0f GC cycles/rep\n",
 			cas, s.Median, s.Min, s.Max, reps, cycles)
 		bench.Emit("gcbench", cas, "time", "ms", s)
+		bench.Emit("gcbench", cas, "cpu", "ms", bench.Of(cpu))
 		bench.Emit("gcbench", cas, "gc_cycles", "cycles", bench.One(cycles))
 	}
 	bench.Emit("gcbench", "all", "peak_rss", "MiB", bench.One(bench.PeakRSSMiB()))

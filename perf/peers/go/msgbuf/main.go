@@ -3,7 +3,10 @@
 // stores it into slot i % window. Every push is timed; reported: max, p99.9,
 // p99, p50 push latency, and the GC pauses of the run (debug.ReadGCStats:
 // one stop-the-world total per cycle, with its end time) as a distribution
-// and minimum mutator utilization, GC cycles and peak RSS.
+// and minimum mutator utilization, GC cycles and peak RSS. With -threads T
+// the window and the pushes are split across T goroutines (as perf/msgbuf
+// splits them across threads); also reported: p99.99, pushes over 100 us
+// and over 1 ms, whole-run wall time and the process's user+sys CPU time.
 package main
 
 import (
@@ -13,6 +16,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"sync"
+	"syscall"
 	"time"
 
 	"tricolor/perf/peers/go/internal/bench"
@@ -26,42 +31,84 @@ var (
 	csvPath  = flag.String("csv", "", "append rows to this CSV file")
 	quick    = flag.Bool("quick", false, "short run")
 	repsFlag = flag.Int("reps", 0, "repetitions (3; quick 1)")
+	threads  = flag.Int("threads", 1, "goroutines; window and pushes are split across them")
 )
 
-type repResult struct {
-	max, p999, p99, p50, meanNS float64
-	ps                          bench.PauseSummary
-	truncated                   bool
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
-func runRep(lat []int64) repResult {
-	var res repResult
-	win := make([][]byte, *window)
-	var gc0 debug.GCStats
-	debug.ReadGCStats(&gc0)
-	tStart := time.Now()
-	for i := 0; i < *pushes; i++ {
+// push runs one goroutine's share: its own window of w slots, n pushes.
+func push(w int, lat []int64, wg *sync.WaitGroup, start chan struct{}) {
+	defer wg.Done()
+	win := make([][]byte, w)
+	<-start
+	for i := range lat {
 		a := time.Now()
 		m := make([]byte, *msgSize)
 		b := byte(i)
 		for k := range m {
 			m[k] = b
 		}
-		win[i%*window] = m
+		win[i%w] = m
 		lat[i] = int64(time.Since(a))
 	}
+	runtime.KeepAlive(win)
+}
+
+type repResult struct {
+	max, p9999, p999, p99, p50, meanNS float64
+	over100us, over1ms, runMS, cpuMS   float64
+	ps                          bench.PauseSummary
+	truncated                   bool
+}
+
+func runRep(lat []int64) repResult {
+	var res repResult
+	var gc0 debug.GCStats
+	debug.ReadGCStats(&gc0)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	off := 0
+	for t := 0; t < *threads; t++ {
+		w, n := *window / *threads, *pushes / *threads
+		if t == 0 {
+			w += *window % *threads
+			n += *pushes % *threads
+		}
+		if w < 1 {
+			w = 1
+		}
+		wg.Add(1)
+		go push(w, lat[off:off+n], &wg, start)
+		off += n
+	}
+	c0 := cpuSeconds()
+	tStart := time.Now()
+	close(start)
+	wg.Wait()
 	tEnd := time.Now()
+	res.cpuMS = (cpuSeconds() - c0) * 1e3
+	res.runMS = float64(tEnd.Sub(tStart)) / 1e6
 	var gc1 debug.GCStats
 	debug.ReadGCStats(&gc1)
-	runtime.KeepAlive(win)
 
 	var sum int64
 	for _, v := range lat {
 		sum += v
+		if v > 100000 {
+			res.over100us++
+		}
+		if v > 1000000 {
+			res.over1ms++
+		}
 	}
 	res.meanNS = float64(sum) / float64(len(lat))
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	res.max = float64(lat[len(lat)-1]) / 1e3
+	res.p9999 = float64(bench.Pct(lat, 0.9999)) / 1e3
 	res.p999 = float64(bench.Pct(lat, 0.999)) / 1e3
 	res.p99 = float64(bench.Pct(lat, 0.99)) / 1e3
 	res.p50 = float64(bench.Pct(lat, 0.50)) / 1e3
@@ -103,11 +150,11 @@ func main() {
 			reps = 1
 		}
 	}
-	if *window < 1 || *pushes < 1 || *msgSize < 1 {
+	if *window < 1 || *pushes < 1 || *msgSize < 1 || *threads < 1 {
 		fmt.Fprintln(os.Stderr, "msgbuf: bad flags")
 		os.Exit(2)
 	}
-	cas := fmt.Sprintf("w%d-%dB", *window, *msgSize)
+	cas := fmt.Sprintf("w%d-%dB-%dt", *window, *msgSize, *threads)
 	if !bench.IsChild() {
 		fmt.Printf("msgbuf (Go %s, GOGC default): window %d x %d B, %d pushes, %d reps\n",
 			runtime.Version(), *window, *msgSize, *pushes, reps)
@@ -120,8 +167,8 @@ func main() {
 		runtime.GC()
 		x := runRep(lat)
 		res = append(res, x)
-		fmt.Printf("# go       rep %d: push max %.1f us, p99.9 %.2f us, p99 %.2f us, p50 %.3f us, mean %.1f ns\n",
-			r+1, x.max, x.p999, x.p99, x.p50, x.meanNS)
+		fmt.Printf("# go       %dt rep %d: push max %.1f us, p99.99 %.1f us, p99.9 %.2f us, p99 %.2f us, p50 %.3f us; %.0f pushes > 100 us, %.0f > 1 ms; run %.1f ms wall, %.1f ms CPU\n",
+			*threads, r+1, x.max, x.p9999, x.p999, x.p99, x.p50, x.over100us, x.over1ms, x.runMS, x.cpuMS)
 		bench.PrintPauses(fmt.Sprintf("# go       rep %d pauses", r+1), x.ps)
 		if x.truncated {
 			fmt.Println("# note: more GC cycles than debug.ReadGCStats keeps; pause analysis covers the recent ones")
@@ -136,10 +183,15 @@ func main() {
 		bench.Emit("msgbuf", cas, metric, unit, bench.Of(v))
 	}
 	f("push_max", "us", func(x repResult) float64 { return x.max })
+	f("push_p99.99", "us", func(x repResult) float64 { return x.p9999 })
 	f("push_p99.9", "us", func(x repResult) float64 { return x.p999 })
 	f("push_p99", "us", func(x repResult) float64 { return x.p99 })
 	f("push_p50", "us", func(x repResult) float64 { return x.p50 })
 	f("push_mean", "ns", func(x repResult) float64 { return x.meanNS })
+	f("pushes_over_100us", "pushes", func(x repResult) float64 { return x.over100us })
+	f("pushes_over_1ms", "pushes", func(x repResult) float64 { return x.over1ms })
+	f("run_time", "ms", func(x repResult) float64 { return x.runMS })
+	f("cpu", "ms", func(x repResult) float64 { return x.cpuMS })
 	var pss []bench.PauseSummary
 	for _, x := range res {
 		pss = append(pss, x.ps)
