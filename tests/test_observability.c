@@ -72,6 +72,7 @@ static void child_work(void *env)
 	}
 	if (tri_init(NULL))
 		_exit(3);
+	tri_thread_set_name("main \"q\" \\ \x01");
 	struct node *big = build_list(16u << 20);
 	tri_collect();
 	__atomic_store_n(&big, NULL, __ATOMIC_RELAXED);
@@ -231,6 +232,7 @@ static const char *check_py =
 	"        assert e['tid'] in named, 'event before its thread is named: %r' % e\n"
 	"assert any(e.get('name') == 'GC cycle' for e in ev), 'no GC cycle event'\n"
 	"assert 'finalizer' in named.values(), named\n"
+	"assert 'main \"q\" \\\\ \\x01' in named.values(), named\n"
 	"print('events', len(ev))\n";
 
 static void check_trace(const char *path, const char *mode)

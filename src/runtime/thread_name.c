@@ -18,6 +18,7 @@
  * registry lock.
  */
 #include "runtime/thread.h"
+#include "runtime/trace.h"
 #include <pthread.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ void tri_thread_set_name(const char *name)
 	for (size_t i = 0; i < TRI_THREAD_NAME_MAX; i++)
 		st_relaxed(&t->name[i], i < len ? name[i] : '\0');
 	st_release(&t->name_seq, seq + 2);
+	trace_thread_name(t->id, len ? t->name : ""); /* debug=trace: escaped there */
 
 	/* The kernel's name (15 bytes): best effort, failure is harmless. */
 	char os[16];
