@@ -14,7 +14,6 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,23 @@ static uint64_t rate;
 static pthread_mutex_t heapprof_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bucket *table[NBUCKETS];
 
+/* ln(u) for u in (0, 1) without libm (a static link then needs no -lm):
+ * u = m * 2^e with m in [1, 2), ln(m) = 2 atanh((m - 1) / (m + 1)) by its
+ * series; |z| <= 1/3, so six terms are exact to about 1e-7. */
+static double ln01(double u)
+{
+	uint64_t bits;
+	memcpy(&bits, &u, sizeof bits);
+	int e = (int)((bits >> 52) & 0x7ff) - 1023;
+	bits = (bits & ((1ull << 52) - 1)) | (1023ull << 52);
+	double m;
+	memcpy(&m, &bits, sizeof m);
+	double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
+	for (int k = 1; k <= 11; k += 2, term *= z2)
+		sum += term / k;
+	return e * 0.6931471805599453 + 2 * sum;
+}
+
 /* Bytes to the next sample: exponential with mean `rate` (Go's
  * fastexprand), from a per-thread xorshift seeded by the thread id. */
 static int64_t next_interval(struct tri_thread *t)
@@ -52,7 +68,7 @@ static int64_t next_interval(struct tri_thread *t)
 	x ^= x << 17;
 	t->prof_rng = x;
 	double u = ((double)(x >> 11) + 0.5) / 9007199254740992.0; /* (0,1) */
-	return (int64_t)(-log(u) * (double)rate) + 1;
+	return (int64_t)(-ln01(u) * (double)rate) + 1;
 }
 
 void heapprof_refill_slow(struct tri_thread *t, size_t bytes)
