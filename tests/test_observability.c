@@ -1,13 +1,15 @@
 /*
  * test_observability.c - what a user reads from a running program:
  * debug=gctrace lines in Go's exact format, the statistics report at exit
- * (TRICOLOR_SHOW_STATS=1, debug=stats) and debug=trace=PATH JSON.
+ * (TRICOLOR_SHOW_STATS=1, debug=stats), debug=trace=PATH JSON and the
+ * debug=heapprofile=PATH profile.
  *
  * Each scenario runs in a forked child (tsup_capture_child) that sets the
  * environment, initialises tricolor and works; the parent parses the
  * child's stderr or trace file. The parent never calls tri_init.
  */
 #include "test_support.h"
+#include <dlfcn.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,7 @@ static void child_work(void *env)
 	}
 	if (tri_init(NULL))
 		_exit(3);
+	tri_thread_set_name("main \"q\" \\ \x01");
 	struct node *big = build_list(16u << 20);
 	tri_collect();
 	__atomic_store_n(&big, NULL, __ATOMIC_RELAXED);
@@ -229,6 +232,7 @@ static const char *check_py =
 	"        assert e['tid'] in named, 'event before its thread is named: %r' % e\n"
 	"assert any(e.get('name') == 'GC cycle' for e in ev), 'no GC cycle event'\n"
 	"assert 'finalizer' in named.values(), named\n"
+	"assert 'main \"q\" \\\\ \\x01' in named.values(), named\n"
 	"print('events', len(ev))\n";
 
 static void check_trace(const char *path, const char *mode)
@@ -274,6 +278,101 @@ START_TEST(trace_readable_after_abort)
 }
 END_TEST
 
+/* debug=heapprofile: two sites allocate 96-byte objects; one keeps 9.6 MB
+ * reachable, the other makes 96 MB of garbage. The profile (pprof's legacy
+ * text format) must put the in-use bytes at the first site and only
+ * allocations at the second. The sites are looked up with dladdr (the
+ * binary is linked with -export-dynamic); the child is a fork of this
+ * process, so its addresses are ours. */
+#define HP_LIVE 100000
+static void *hp_keep[HP_LIVE];
+__attribute__((noinline)) void obs_hp_leak_site(int i);
+__attribute__((noinline)) void obs_hp_garbage_site(void);
+__attribute__((noinline)) void obs_hp_leak_site(int i)
+{
+	hp_keep[i] = tri_alloc(96);
+	__asm__ __volatile__("" ::: "memory"); /* not a tail call */
+}
+__attribute__((noinline)) void obs_hp_garbage_site(void)
+{
+	tri_alloc(96);
+	__asm__ __volatile__("" ::: "memory");
+}
+
+static void child_heapprofile(void *path)
+{
+	char env[300];
+	snprintf(env, sizeof env, "heapprofile=%s", (char *)path);
+	setenv("TRICOLOR_DEBUG", env, 1);
+	if (tri_init(NULL))
+		_exit(3);
+	tri_add_roots(hp_keep, hp_keep + HP_LIVE);
+	for (int i = 0; i < HP_LIVE; i++)
+		obs_hp_leak_site(i);
+	for (int i = 0; i < 10 * HP_LIVE; i++)
+		obs_hp_garbage_site();
+	exit(0);
+}
+
+static const char *site_of(unsigned long pc)
+{
+	Dl_info info;
+	if (dladdr((void *)(pc - 1), &info) && info.dli_sname)
+		return info.dli_sname;
+	return "?";
+}
+
+START_TEST(heapprofile_names_the_site_that_keeps_memory)
+{
+	static struct tsup_child c;
+	char path[64];
+	snprintf(path, sizeof path, "obs_heap_%d.prof", (int)getpid());
+	tsup_capture_child(child_heapprofile, path, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child: 0x%x %s", c.status, c.err);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	char line[4096];
+	unsigned long long ti, tib, ta, tab, rate;
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	ck_assert_int_eq(sscanf(line, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%llu", &ti, &tib, &ta,
+				&tab, &rate), 5);
+	ck_assert_uint_eq(rate, 512 * 1024);
+	unsigned long long si = 0, sa = 0, leak_inuse = 0, garbage_alloc = 0, garbage_inuse = 0;
+	int maps = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long io, ib, ao, ab;
+		int used = 0;
+		if (sscanf(line, "%llu: %llu [%llu: %llu] @%n", &io, &ib, &ao, &ab, &used) == 4 && used) {
+			si += ib;
+			sa += ab;
+			ck_assert_uint_le(io, ao);
+			/* The first frames: the site, maybe a wrapper below it. */
+			char *p = line + used;
+			for (int k = 0; k < 2 && *p; k++) {
+				unsigned long pc = strtoul(p, &p, 16);
+				const char *name = site_of(pc);
+				if (!strcmp(name, "obs_hp_leak_site"))
+					leak_inuse += ib;
+				if (!strcmp(name, "obs_hp_garbage_site"))
+					garbage_alloc += ab, garbage_inuse += ib;
+			}
+		} else if (!strncmp(line, "MAPPED_LIBRARIES:", 17)) {
+			maps = 1;
+		}
+	}
+	fclose(f);
+	unlink(path);
+	ck_assert_uint_eq(si, tib);
+	ck_assert_uint_eq(sa, tab);
+	ck_assert(maps);
+	/* 9.6 MB live at 512 KiB per sample: about 18 samples of 96 bytes. */
+	ck_assert_msg(leak_inuse >= 8 * 96, "in use at the leaking site: %llu bytes", leak_inuse);
+	ck_assert_msg(leak_inuse * 10 >= tib * 9, "leaking site holds %llu of %llu in-use bytes", leak_inuse, tib);
+	ck_assert_msg(garbage_alloc >= 80 * 96, "allocated at the garbage site: %llu bytes", garbage_alloc);
+	ck_assert_msg(garbage_inuse <= 3 * 96, "garbage site still in use: %llu bytes", garbage_inuse);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("observability");
@@ -286,6 +385,7 @@ int main(void)
 	tcase_add_test(tc, stats_not_printed_by_default);
 	tcase_add_test(tc, trace_is_json_at_exit);
 	tcase_add_test(tc, trace_readable_after_abort);
+	tcase_add_test(tc, heapprofile_names_the_site_that_keeps_memory);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -28,6 +28,8 @@ struct tri_options {
 	int checkfinalizers;
 	int stats;		/* debug=stats or show_stats=1: report at exit */
 	char trace_path[256];
+	char heapprofile_path[256];	/* debug=heapprofile=PATH */
+	uint64_t heapprofile_rate;	/* bytes per sample (Go's MemProfileRate) */
 };
 
 /* Parse into *o (defaults must already be there). Returns 0 or EINVAL after

@@ -94,6 +94,12 @@ struct tri_thread {
 
 	uint64_t alloc_bytes;
 	struct pause_ring *ring;
+	/* debug=heapprofile (runtime/heapprof.c), this thread only: bytes to
+	 * the next sample, a sample due on the slow path's return, the
+	 * sampling interval generator's state. */
+	int64_t prof_countdown;
+	int prof_pending;
+	uint64_t prof_rng;
 
 	uint32_t name_seq;
 	char name[TRI_THREAD_NAME_MAX]; /* "" = unnamed */

@@ -36,6 +36,7 @@ void tri_thread_set_name(const char *name)
 	for (size_t i = 0; i < TRI_THREAD_NAME_MAX; i++)
 		st_relaxed(&t->name[i], i < len ? name[i] : '\0');
 	st_release(&t->name_seq, seq + 2);
+	trace_thread_name(t->id, len ? t->name : ""); /* debug=trace: escaped there */
 
 	/* The kernel's name (15 bytes): best effort, failure is harmless. */
 	char os[16];
@@ -44,22 +45,6 @@ void tri_thread_set_name(const char *name)
 	os[oslen] = '\0';
 	(void)pthread_setname_np(pthread_self(), os);
 
-	/* The trace timeline (debug=trace) shows the new name from here on:
-	 * Chrome's format keeps the last thread_name event of a thread. Bytes
-	 * that would need JSON escaping are replaced. */
-	if (ld_relaxed(&tri_trace_on)) {
-		char tr[TRI_THREAD_NAME_MAX + 16];
-		if (len) {
-			for (size_t i = 0; i < len; i++) {
-				unsigned char c = (unsigned char)name[i];
-				tr[i] = c < 0x20 || c == '"' || c == '\\' || c >= 0x7f ? '_' : (char)c;
-			}
-			tr[len] = '\0';
-		} else {
-			snprintf(tr, sizeof tr, "thread %u", t->id);
-		}
-		trace_thread_name(t->id, tr);
-	}
 }
 
 void thread_name_read(struct tri_thread *t, char *buf, size_t n)

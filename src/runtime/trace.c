@@ -228,6 +228,11 @@ void trace_thread_name(uint32_t tid, const char *name)
 		return;
 	pthread_mutex_lock(&trace_lock);
 	struct tname *t = tname_get_locked(tid);
+	char dflt[32];
+	if (!*name) { /* tri_thread_set_name(NULL or ""): back to the number */
+		snprintf(dflt, sizeof dflt, "thread %u", tid);
+		name = dflt;
+	}
 	if (t && strncmp(t->name, name, sizeof t->name - 1)) {
 		snprintf(t->name, sizeof t->name, "%s", name);
 		if (t->emitted) /* renamed after its first event */
