@@ -201,6 +201,8 @@ def main():
             print("FAIL: case %d: request %r\n  kvserver: %r\n  redis:    %r" % (cases, data, got, want))
             return 1
         else:
+            if len(g) > len(w) and g[len(w)].startswith(b"-ERR Protocol error: too many arguments"):
+                continue  # redis still waits for the rest of a request over tricolor's argument limit
             if len(g) != len(w):
                 print("FAIL: case %d: request %r\n  kvserver: %r\n  redis:    %r" % (cases, data, got, want))
                 return 1

@@ -36,7 +36,7 @@ void tri_thread_set_name(const char *name)
 	for (size_t i = 0; i < TRI_THREAD_NAME_MAX; i++)
 		st_relaxed(&t->name[i], i < len ? name[i] : '\0');
 	st_release(&t->name_seq, seq + 2);
-	trace_thread_name(t->id, len ? t->name : ""); /* debug=trace: escaped there */
+	trace_thread_name_now(t->id, len ? t->name : ""); /* debug=trace: escaped there */
 
 	/* The kernel's name (15 bytes): best effort, failure is harmless. */
 	char os[16];

@@ -241,6 +241,16 @@ void trace_thread_name(uint32_t tid, const char *name)
 	pthread_mutex_unlock(&trace_lock);
 }
 
+void trace_thread_name_now(uint32_t tid, const char *name)
+{
+	trace_thread_name(tid, name);
+	if (!ld_relaxed(&tri_trace_on) || !tid)
+		return;
+	pthread_mutex_lock(&trace_lock);
+	ensure_named_locked(tid);
+	pthread_mutex_unlock(&trace_lock);
+}
+
 void trace_flush(void)
 {
 	if (!ld_relaxed(&tri_trace_on))

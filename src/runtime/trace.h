@@ -22,5 +22,9 @@ void trace_complete(const char *name, const char *cat, uint32_t tid, uint64_t st
 		    uint64_t arg);
 void trace_counter(const char *name, uint64_t ts_ns, uint64_t value);
 void trace_thread_name(uint32_t tid, const char *name);
+/* trace_thread_name, and the thread_name event written at once even if the
+ * thread has no event yet (tri_thread_set_name: a name the program chose
+ * shows in the timeline). */
+void trace_thread_name_now(uint32_t tid, const char *name);
 void trace_flush(void);
 #endif
