@@ -118,7 +118,7 @@ static __attribute__((noinline)) void fill_late_roots(void)
  */
 START_TEST(test_root_range_registered_while_marking_keeps_its_objects)
 {
-	ck_assert_int_eq(tri_init("gc_percent=off,preempt_ms=off,debug=checkmark+poison"), 0);
+	ck_assert_int_eq(tri_init("gc_percent=off,preempt_ms=off,data_roots=off,debug=checkmark+poison"), 0);
 	fill_late_roots();
 	tsup_scrub_stack();
 	uint64_t c0 = cycles();
@@ -184,7 +184,7 @@ static void remove_while_held(uint64_t at, uint64_t seed)
 
 START_TEST(test_root_range_removed_while_marking_keeps_what_the_stack_holds)
 {
-	ck_assert_int_eq(tri_init("gc_percent=off,preempt_ms=off,debug=checkmark+poison"), 0);
+	ck_assert_int_eq(tri_init("gc_percent=off,preempt_ms=off,data_roots=off,debug=checkmark+poison"), 0);
 	tri_add_roots(moved_root, moved_root + 1);
 	remove_while_held(1, 7); /* the holder holds barrier-on: before the root scan */
 	remove_while_held(3, 8); /* a termination flush: after the root scan */
