@@ -474,9 +474,11 @@ TRI_API int tri_drain(long timeout_ms);
  *
  * Pacing, with L the soft limit and low the smallest count seen since the
  * last cycle this resource triggered: tri_resource_acquire starts a cycle
- * (without waiting) when the count reaches (low + L) / 2 and a cycle has
- * completed since the last one it started, so the cycle and the cleanups it
- * queues have the other half of the way to run. When the count exceeds L,
+ * (without waiting) when the count reaches low + max((L - low) / 2, low / 4)
+ * and a cycle has completed since the last one it started, so the cycle and
+ * the cleanups it queues have the other half of the way to run (and a
+ * program that keeps L or more units reachable gets a cycle per 25% of
+ * growth, not one after another). When the count exceeds L,
  * the acquiring thread collects and waits (at most 1 s) for the queued
  * finalizers and cleanups, provided the last such wait brought the count
  * back under L: a program that keeps more than L reachable makes the limit

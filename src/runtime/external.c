@@ -50,6 +50,20 @@ bool external_cycle_due(void)
 	return __atomic_exchange_n(&external_due, 0, __ATOMIC_SEQ_CST) != 0;
 }
 
+/*
+ * Units that may be acquired beyond low (the smallest count since this
+ * counter's last cycle) before it starts another: half the way to the
+ * limit, but at least a quarter of low, so a program that keeps about the
+ * limit or more reachable starts a cycle per 25% of growth (as GOGC paces
+ * a heap) rather than one per cycle completed.
+ */
+static uint64_t external_runway(uint64_t low, uint64_t limit)
+{
+	uint64_t half = low < limit ? (limit - low) / 2 : 0, quarter = low / 4;
+	uint64_t r = half > quarter ? half : quarter;
+	return r ? r : 1;
+}
+
 tri_resource *tri_resource_new(const char *name, uint64_t soft_limit)
 {
 	NO_PREEMPT();
@@ -101,7 +115,7 @@ void tri_resource_acquire(tri_resource *r)
 	uint64_t n = fetch_add(&r->count, 1) + 1;
 	uint64_t low = ld_relaxed(&r->low);
 	uint64_t armed = ld_relaxed(&r->armed_at), done = ld_relaxed(&tri_stats.cycles);
-	if (n >= low + (r->limit - (low < r->limit ? low : r->limit)) / 2 &&
+	if (n >= low + external_runway(low, r->limit) &&
 	    (armed == UINT64_MAX || done > armed) &&
 	    __atomic_compare_exchange_n(&r->armed_at, &armed, done, 0, __ATOMIC_RELAXED,
 					__ATOMIC_RELAXED)) {
