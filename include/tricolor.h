@@ -25,8 +25,10 @@
  *    it (nanosleep, poll, epoll_wait...). A thread computing in its own code
  *    is never preempted: it must call tri_safepoint.
  *  - Pointers to heap objects are found conservatively in stacks, registers,
- *    registered root ranges and objects from tri_alloc. Memory from malloc
- *    or static data that is not registered is invisible to the collector.
+ *    registered root ranges, objects from tri_alloc and (option data_roots,
+ *    on by default) the data and bss segments of the program and its
+ *    loaded libraries. Memory from malloc or mmap that is not registered
+ *    is invisible to the collector.
  *
  * Every function aborts with a message on stderr naming itself on misuse.
  * Abort messages are listed in docs/misuse.md.
@@ -34,6 +36,7 @@
 #ifndef TRICOLOR_H
 #define TRICOLOR_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,15 +44,31 @@
 extern "C" {
 #endif
 
+/*
+ * The version of this header. tri_version() returns the library's, which
+ * may differ when a program runs against a newer shared library than the
+ * one it was compiled with. TRI_VERSION_NUMBER is major*10000 +
+ * minor*100 + patch, for #if comparisons. Releases follow semantic
+ * versioning (NEWS lists them); the shared library's soname changes only
+ * when a release breaks the ABI (docs/abi.md).
+ */
 #define TRI_VERSION_MAJOR 0
 #define TRI_VERSION_MINOR 1
+#define TRI_VERSION_PATCH 0
+#define TRI_VERSION_STRING "0.1.0"
+#define TRI_VERSION_NUMBER \
+	(TRI_VERSION_MAJOR * 10000 + TRI_VERSION_MINOR * 100 + TRI_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define TRI_API __attribute__((visibility("default")))
 #define TRI_MALLOC_ATTR __attribute__((malloc, alloc_size(1)))
+#define TRI_CALLOC_ATTR_ __attribute__((malloc, alloc_size(1, 2)))
+#define TRI_STRDUP_ATTR_ __attribute__((malloc))
 #else
 #define TRI_API
 #define TRI_MALLOC_ATTR
+#define TRI_CALLOC_ATTR_
+#define TRI_STRDUP_ATTR_
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -62,7 +81,13 @@ extern "C" {
  * TRICOLOR_OPTIONS (same syntax) and then one variable per option,
  * TRICOLOR_<KEY> in upper case (TRICOLOR_GC_PERCENT=50).
  * Keys: gc_percent (int >= 0 or "off", default 100), memory_limit (bytes,
- * suffixes k/m/g, default none), mark_workers (default max(1, ncpu/4)),
+ * suffixes k/m/g, default none; a soft limit on the resident heap, as Go's
+ * GOMEMLIMIT: it lowers the heap goal and, above 1.25x the limit, makes
+ * allocating threads wait for collections; once one fails to bring the
+ * resident heap back under the limit (live data plus fragmentation exceed it: spans
+ * that keep a live object cannot be returned) the heap is allowed to grow
+ * past it, the next forced collection coming only after as long again as
+ * that one took and another limit/8 bytes allocated), mark_workers (default max(1, ncpu/4)),
  * cleanup_workers (default max(4, ncpu)), heap_reserve (address space
  * reserved for the heap, default 64g), min_heap (default 4m),
  * slow_finalizer_ms (default 1000), preempt_ms (delay before a thread that
@@ -71,7 +96,24 @@ extern "C" {
  * program's own handler for it still gets the signals tricolor did not
  * send, as long as it was installed before tri_init), debug (a
  * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
- * trace=PATH).
+ * trace=PATH), data_roots (on or off, default on: see below).
+ *
+ * data_roots=on (the default, as in bdwgc) scans the writable data and bss
+ * segments of the program and of every loaded shared library (found with
+ * dl_iterate_phdr at each cycle, so dlopen'd libraries count from the next
+ * cycle on) as roots, so a heap pointer kept in a global or static
+ * variable keeps its object alive without tri_add_roots. tricolor's own
+ * segments are skipped when it is a shared library. Stores into globals
+ * must still use tri_store / TRI_STORE. Why on: a C program ported from
+ * malloc or bdwgc keeps pointers in globals, and a global the collector
+ * does not see is a use-after-free; the cost is a conservative scan of
+ * those segments once per cycle, concurrent with the program (no pause):
+ * about 90 KiB for a small C program on glibc, some 15-25 us of one
+ * collector thread per cycle; the bytes are counted in the metric
+ * "/gc/mark/scanned:bytes".
+ * data_roots=off scans only what tri_add_roots registered: for a program
+ * with large pointer-free globals whose values could retain garbage by
+ * chance.
  * Returns 0, EINVAL for an unknown key or bad value (a message naming it is
  * printed on stderr and nothing is started), ENOMEM if the heap cannot be
  * reserved, EALREADY if called twice (the second call changes nothing).
@@ -81,8 +123,14 @@ TRI_API int tri_init(const char *options);
 
 /*
  * tri_thread_attach: register the calling thread with the collector. Its
- * stack and registers become roots. Any thread may call it after tri_init;
- * attaching an attached thread is a no-op. Aborts if tri_init was not called.
+ * stack and registers become roots. Any thread may call it after tri_init,
+ * also while a collection runs (a thread attaching during marking scans its
+ * own stack, so what it received from its creator survives); attaching an
+ * attached thread is a no-op. Aborts if tri_init was not called.
+ * The thread's stack is the one pthreads gave it: switching stacks
+ * (ucontext, coroutine libraries, sigaltstack handlers) and calling tricolor
+ * there is not supported and aborts ("stack pointer ... is outside this
+ * thread's stack") where it is noticed.
  */
 TRI_API void tri_thread_attach(void);
 
@@ -97,6 +145,25 @@ TRI_API void tri_thread_detach(void);
 
 /* tri_thread_is_attached: 1 if the calling thread is attached, else 0. */
 TRI_API int tri_thread_is_attached(void);
+
+/*
+ * tri_thread_set_name: name the calling thread in traces (debug=trace),
+ * reports and statistics. The name is copied; names longer than
+ * TRI_THREAD_NAME_MAX - 1 bytes are truncated. NULL or "" clears it (the
+ * thread is then shown by its number). The first 15 bytes also become the
+ * operating system's name of the thread (pthread_setname_np: ps, top,
+ * gdb, perf). May be called any number of times, from an attached thread
+ * only; aborts with "tri_thread_set_name: thread not attached" otherwise.
+ */
+#define TRI_THREAD_NAME_MAX 32
+TRI_API void tri_thread_set_name(const char *name);
+
+/*
+ * tri_version: the version of the library the program runs against, as
+ * "MAJOR.MINOR.PATCH" (compare with TRI_VERSION_STRING, the header's).
+ * Any thread, before or after tri_init.
+ */
+TRI_API const char *tri_version(void);
 
 /* ------------------------------------------------------------------ */
 /* Allocation                                                          */
@@ -132,6 +199,42 @@ TRI_API void *tri_base(const void *p);
 /* tri_is_heap_ptr: 1 if p points into an allocated heap block, else 0. */
 TRI_API int tri_is_heap_ptr(const void *p);
 
+/*
+ * tri_calloc: nmemb * size bytes of zeroed, scanned memory, like
+ * tri_alloc(nmemb * size), for porting calloc calls. Returns NULL with
+ * errno = ENOMEM when nmemb * size overflows size_t or the heap cannot
+ * grow. Attached threads only.
+ */
+TRI_API void *tri_calloc(size_t nmemb, size_t size) TRI_CALLOC_ATTR_;
+
+/*
+ * tri_realloc: resize the heap block that starts at p to n bytes, like
+ * realloc. p == NULL is tri_alloc(n). If n fits in the block's usable size
+ * (tri_size(p)), p is returned and the bytes from n to the block's end are
+ * cleared (through the write barrier for a scanned block), so shrinking
+ * retains nothing. Otherwise a new block of the same kind (scanned, or
+ * atomic for a block from tri_alloc_atomic) is allocated, the old block's
+ * contents are copied into it (through the write barrier) and it is
+ * returned; the old block is not freed by hand but left to the collector,
+ * so other pointers to it stay valid and see the old contents.
+ * n == 0 returns the tri_alloc(0) address. On failure returns NULL with
+ * errno = ENOMEM and p is unchanged. A finalizer or cleanups attached to
+ * p stay with the old block. Attached threads only. Aborts with
+ * "tri_realloc: pointer not in allocated block" or "tri_realloc: pointer
+ * not at beginning of allocated block" when p is not a block's start.
+ */
+TRI_API void *tri_realloc(void *p, size_t n);
+
+/*
+ * tri_strdup / tri_strndup: a copy of the string s (at most n bytes of it
+ * for tri_strndup, plus the terminating NUL) in atomic (pointer-free) heap
+ * memory. Returns NULL with errno = ENOMEM when the heap cannot grow.
+ * Attached threads only. Abort with "tri_strdup: s is NULL" /
+ * "tri_strndup: s is NULL".
+ */
+TRI_API char *tri_strdup(const char *s) TRI_STRDUP_ATTR_;
+TRI_API char *tri_strndup(const char *s, size_t n) TRI_STRDUP_ATTR_;
+
 /* ------------------------------------------------------------------ */
 /* Safepoints and blocking regions                                     */
 /* ------------------------------------------------------------------ */
@@ -146,12 +249,48 @@ TRI_API void tri_safepoint(void);
 /*
  * tri_blocking_enter / tri_blocking_leave: bracket a call that may block
  * (read, epoll_wait, pthread_join, sleeping on a lock). Between them the
- * thread must not touch the heap or call tri_* functions (other than
- * tri_blocking_leave); the collector may scan its stack on its behalf.
- * Nesting is not allowed: entering twice or leaving without entering aborts.
+ * collector does not wait for the thread: it scans the thread's stack
+ * frames that were live at tri_blocking_enter (and the registers saved
+ * there) on the thread's behalf, at any moment, while the thread runs on.
+ *
+ * Inside a blocking region a thread MAY call any code that calls no tri_*
+ * function, load pointers, and read and write the pointer-free bytes
+ * (a tri_alloc_atomic buffer, an integer field) of heap objects that stay
+ * reachable for the whole region from what the collector sees: the frames
+ * live at tri_blocking_enter, roots, or objects reachable from those that
+ * no other thread unlinks meanwhile. read(fd, conn->buf, n) into a
+ * connection's atomic buffer is the typical case.
+ * It MUST NOT: allocate or call any tri_* function but tri_blocking_leave
+ * (tri_* functions abort or are undefined there); store a heap pointer
+ * into a heap object, a root or a variable of a frame live at enter (no
+ * write barrier runs, and those frames may already have been scanned);
+ * or keep an object alive only through a pointer it holds in frames or
+ * registers created inside the region (they are not scanned).
+ * Nesting is not allowed: entering twice or leaving without entering
+ * aborts. tri_blocking_leave may wait for a stack scan in progress to end.
  */
 TRI_API void tri_blocking_enter(void);
 TRI_API void tri_blocking_leave(void);
+
+/*
+ * TRI_BLOCKING(call): evaluate call (an expression of non-void type, such
+ * as read(fd, buf, n)) inside a blocking region and yield its value, with
+ * the errno the call left (tri_blocking_leave may change errno; this
+ * restores it). The call's arguments are evaluated inside the region too,
+ * so they follow its rules:
+ *     ssize_t n = TRI_BLOCKING(read(c->fd, c->buf, c->cap));
+ *     if (n < 0 && errno == EAGAIN) ...
+ * A GNU statement expression (GCC and Clang, C and C++).
+ */
+#define TRI_BLOCKING(call)                                                    \
+	__extension__({                                                       \
+		tri_blocking_enter();                                         \
+		__typeof__(call) tri_br_ = (call);                            \
+		int tri_be_ = errno;                                          \
+		tri_blocking_leave();                                         \
+		errno = tri_be_;                                              \
+		tri_br_;                                                      \
+	})
 
 /* ------------------------------------------------------------------ */
 /* Write barrier                                                       */
@@ -178,12 +317,19 @@ static inline void tri_store(void *slot, const void *value)
 		__atomic_store_n((void **)slot, (void *)value, __ATOMIC_RELEASE);
 }
 
+/* C11's _Static_assert is no C++ keyword; C++11 has static_assert. */
+#ifdef __cplusplus
+#define TRI_STATIC_ASSERT_(cond, msg) static_assert(cond, msg)
+#else
+#define TRI_STATIC_ASSERT_(cond, msg) _Static_assert(cond, msg)
+#endif
+
 /* TRI_STORE(lvalue, value): typed form, e.g. TRI_STORE(node->next, other). */
 #define TRI_STORE(lvalue, value)                                             \
 	do {                                                                 \
 		__typeof__(lvalue) tri_v_ = (value);                           \
-		_Static_assert(sizeof(lvalue) == sizeof(void *),             \
-			       "TRI_STORE needs a pointer-sized lvalue");     \
+		TRI_STATIC_ASSERT_(sizeof(lvalue) == sizeof(void *),         \
+				   "TRI_STORE needs a pointer-sized lvalue"); \
 		tri_store((void *)&(lvalue), (const void *)tri_v_);          \
 	} while (0)
 
@@ -218,7 +364,16 @@ TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
 /*
  * tri_add_roots: register [start, end) as a root range, scanned
  * conservatively every cycle. Stores of heap pointers into it must use
- * tri_store. Ranges may overlap; any thread.
+ * tri_store. Ranges may overlap; any attached or unattached thread after
+ * tri_init.
+ * Pointers already in the range: when a cycle is marking, the call scans
+ * the range itself, so they count as roots of that cycle. Memory that is not
+ * registered is invisible to the collector, so a heap pointer held only
+ * there across the end of a cycle's marking is garbage to that cycle, and
+ * registering the range afterwards cannot bring its object back. Register a
+ * range before storing the only copy of a heap pointer in it, or keep the
+ * pointer reachable elsewhere (a local variable passed to tri_keep_alive
+ * after this call) until tri_add_roots returns.
  */
 TRI_API void tri_add_roots(void *start, void *end);
 
@@ -305,6 +460,55 @@ TRI_API int tri_drain(long timeout_ms);
 	} while (0)
 
 /* ------------------------------------------------------------------ */
+/* External resources                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A counter of a scarce resource outside the heap (file descriptors,
+ * sockets, handles) that heap objects own and a cleanup or finalizer
+ * releases. The collector is paced on heap bytes; a program that drops
+ * objects owning descriptors but allocates little would run out of
+ * descriptors long before the heap asks for a cycle. Counting the resource
+ * lets the collector run on its account too (as .NET's HandleCollector and
+ * GC.AddMemoryPressure do).
+ *
+ * Pacing, with L the soft limit and low the smallest count seen since the
+ * last cycle this resource triggered: tri_resource_acquire starts a cycle
+ * (without waiting) when the count reaches (low + L) / 2 and a cycle has
+ * completed since the last one it started, so the cycle and the cleanups it
+ * queues have the other half of the way to run. When the count exceeds L,
+ * the acquiring thread collects and waits (at most 1 s) for the queued
+ * finalizers and cleanups, provided the last such wait brought the count
+ * back under L: a program that keeps more than L reachable makes the limit
+ * soft (no collection per acquisition) until the count falls below L / 2.
+ * The wait is skipped in a finalizer or cleanup and on threads that are not
+ * attached. In a program whose garbage holds the resources, the count stays
+ * within L plus what other threads acquire during one such wait.
+ */
+typedef struct tri_resource tri_resource;
+
+/*
+ * tri_resource_new: a counter named name (copied; used in messages and
+ * debug=stats) with soft limit soft_limit (> 0). Counters live until exit.
+ * Returns NULL with errno ENOMEM. Aborts: "tri_resource_new: soft_limit
+ * is 0", and before tri_init.
+ */
+TRI_API tri_resource *tri_resource_new(const char *name, uint64_t soft_limit);
+
+/*
+ * tri_resource_acquire / tri_resource_release: one unit was acquired /
+ * released (call release in the cleanup or finalizer that closes it, and
+ * where the program closes it itself). Any thread. Aborts on misuse:
+ * "tri_resource_release: resource \"NAME\" released more often than
+ * acquired", "...: resource is NULL".
+ */
+TRI_API void tri_resource_acquire(tri_resource *r);
+TRI_API void tri_resource_release(tri_resource *r);
+
+/* tri_resource_count: units acquired and not yet released. */
+TRI_API uint64_t tri_resource_count(const tri_resource *r);
+
+/* ------------------------------------------------------------------ */
 /* Metrics                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -327,8 +531,12 @@ typedef struct tri_metric_desc {
 TRI_API const tri_metric_desc *tri_metrics_list(size_t *count);
 
 /*
- * tri_pause_sample: one pause a thread saw (handshake action, assist or
- * global stop), as recorded in the per-thread pause ring.
+ * tri_pause_sample: one pause a thread saw, as recorded in the per-thread
+ * pause ring: a handshake action, an assist, a global stop (checkmark), a
+ * wait for a cycle, and every other stall of an attached thread inside
+ * tricolor longer than 2 us (lazy sweep, allocator lock wait, page-heap
+ * growth, callback hand-off). Handshake actions, assists, waits and stops
+ * are recorded whatever their length.
  */
 typedef struct tri_pause {
 	uint64_t start_ns; /* CLOCK_MONOTONIC */
@@ -341,7 +549,11 @@ enum {
 	TRI_PAUSE_HANDSHAKE = 1,
 	TRI_PAUSE_ASSIST = 2,
 	TRI_PAUSE_STOP = 3, /* checkmark stop-the-world (debug only) */
-	TRI_PAUSE_WAIT = 4  /* allocation waited for a cycle (heap limit) */
+	TRI_PAUSE_WAIT = 4, /* allocation waited for a cycle (heap limit, hard goal) */
+	TRI_PAUSE_SWEEP = 5, /* allocation swept spans itself (lazy sweep) */
+	TRI_PAUSE_LOCK = 6, /* waited for an allocator lock another thread held */
+	TRI_PAUSE_HEAP = 7, /* page heap: arena growth from the OS, clearing a fresh span */
+	TRI_PAUSE_CALLBACK = 8 /* handing a finalizer or cleanup to its queue */
 };
 
 /*

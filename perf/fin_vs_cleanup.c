@@ -31,6 +31,10 @@
  * peak RSS, collections and the longest pause.
  *
  * Every configuration and repetition runs in a fresh child process.
+ *
+ * FVC_FD_BUDGET=N (environment): tricolor configurations count each pipe's
+ * two descriptors with a tri_resource of soft limit N (tricolor.h), so the
+ * collector runs when the descriptors near N, not only on heap growth.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -97,6 +101,8 @@ static void force_collect(void);
 static void block_enter(void);
 static void block_leave(void);
 
+static tri_resource *g_fd_budget; /* FVC_FD_BUDGET; NULL when unset */
+
 static void note_acquired(void)
 {
 	int64_t o = atomic_fetch_add(&g_outstanding, 1) + 1;
@@ -135,6 +141,10 @@ static void acquire(struct res *r)
 			exit(4);
 		}
 	}
+	if (g_fd_budget) {
+		tri_resource_acquire(g_fd_budget);
+		tri_resource_acquire(g_fd_budget);
+	}
 	note_acquired();
 }
 
@@ -155,6 +165,10 @@ static void release(struct res *r, int attached)
 	} else {
 		close(r->fd[0]);
 		close(r->fd[1]);
+		if (g_fd_budget) {
+			tri_resource_release(g_fd_budget);
+			tri_resource_release(g_fd_budget);
+		}
 	}
 	uint64_t t = bench_now_ns();
 	atomic_fetch_sub(&g_outstanding, 1);
@@ -398,6 +412,9 @@ static int run_child(int pool)
 			return 1;
 		}
 		tri_read_metric("/gc/cycles/total:gc-cycles", &cyc0);
+		const char *budget = getenv("FVC_FD_BUDGET");
+		if (budget && atol(budget) > 0 && g_resource == R_PIPE)
+			g_fd_budget = tri_resource_new("pipe descriptors", (uint64_t)atol(budget));
 	}
 #ifdef HAVE_BDWGC
 	else {

@@ -5,14 +5,15 @@
 #   make stress-core [STRESS_SECONDS=600]   long soak of tests/test_stress
 #   (part of `make stress`)
 
-CORE_TESTS = tests/test_alloc tests/test_threads tests/test_collector tests/test_stress
+CORE_TESTS = tests/test_alloc tests/test_threads tests/test_collector tests/test_stress \
+	tests/test_mark tests/test_specials tests/test_latency
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 EXTRA_DIST += tests/test_support.h
 
 tests_test_alloc_SOURCES = tests/test_alloc.c tests/test_support.h
 tests_test_alloc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_alloc_LDADD = libtricolor.la $(CHECK_LIBS)
+tests_test_alloc_LDADD = libtricolor-test.la $(CHECK_LIBS)
 
 tests_test_threads_SOURCES = tests/test_threads.c tests/test_support.h
 tests_test_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -21,6 +22,21 @@ tests_test_threads_LDADD = libtricolor.la $(CHECK_LIBS)
 tests_test_collector_SOURCES = tests/test_collector.c tests/test_support.h
 tests_test_collector_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_collector_LDADD = libtricolor.la $(CHECK_LIBS)
+
+# Linked statically: it drives the grey queue's internal (hidden) functions.
+tests_test_mark_SOURCES = tests/test_mark.c tests/test_support.h
+tests_test_mark_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_mark_LDFLAGS = -static
+tests_test_mark_LDADD = libtricolor.la $(CHECK_LIBS)
+
+tests_test_specials_SOURCES = tests/test_specials.c tests/test_support.h
+tests_test_specials_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_specials_LDFLAGS = -static
+tests_test_specials_LDADD = libtricolor.la $(CHECK_LIBS)
+
+tests_test_latency_SOURCES = tests/test_latency.c tests/test_support.h
+tests_test_latency_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_latency_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_stress_SOURCES = tests/test_stress.c tests/test_support.h
 tests_test_stress_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -105,6 +105,16 @@ run_mode() {
 	expect "(integer) 0" DEL "$k"
 	expect "OK" SET "$k:s" abc
 	expect "(error) ERR value is not an integer or out of range" INCR "$k:s"
+	# Redis' wording for the range checks (compared with redis-server 7).
+	expect "(error) ERR invalid expire time in 'set' command" SET "$k:e" v EX 0
+	expect "(error) ERR invalid expire time in 'set' command" SET "$k:e" v EX 9223372036854776
+	expect "(error) ERR invalid expire time in 'set' command" SET "$k:e" v PX 9223372036854775807
+	expect "OK" SET "$k:e" v EX 100
+	expect "(integer) 100" TTL "$k:e"
+	expect "(error) ERR invalid expire time in 'expire' command" EXPIRE "$k:e" 9999999999999999
+	expect "OK" SET "$k:max" 9223372036854775807
+	expect "(error) ERR increment or decrement would overflow" INCR "$k:max"
+	expect "(error) ERR increment or decrement would overflow" INCRBY "$k:max" 1
 	expect $'1) "save"\n2) ""' CONFIG GET save
 	expect $'1) "appendonly"\n2) "no"' CONFIG GET appendonly
 

@@ -2,16 +2,25 @@
 # core.mk: allocator and collector (foundation, concurrent collector).
 # callbacks.mk: finalizers and cleanups.
 # reliability.mk: model-based test, fault injection, fork.
+# correctness.mk: regression tests of the correctness defects (issue 14).
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/callbacks.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/probes.mk
 include $(srcdir)/tests/valgrind.mk
+include $(srcdir)/tests/correctness.mk
+include $(srcdir)/tests/observability.mk
 
 # The README's example, built and run as a test.
 check_PROGRAMS += examples/hello
 TESTS += examples/hello
 examples_hello_LDADD = libtricolor.la
+
+# The worker-pool example (README, "Example: a worker pool"), built and run
+# as a test.
+check_PROGRAMS += examples/worker_pool
+TESTS += examples/worker_pool
+examples_worker_pool_LDADD = libtricolor.la
 
 # The soak (tests/soak.c): 10 s in make check, TRI_SOAK_SECONDS (600) in
 # `make stress`.
@@ -23,3 +32,6 @@ AM_TESTS_ENVIRONMENT = TRI_SOAK_SECONDS=$${TRI_SOAK_SECONDS:-10}; export TRI_SOA
 stress-soak: tests/soak
 	TRI_SOAK_SECONDS=$(STRESS_SECONDS) ./tests/soak
 stress: stress-soak
+
+# Packaging, API and docs checks (after AM_TESTS_ENVIRONMENT, which it extends).
+include $(srcdir)/tests/packaging.mk

@@ -22,7 +22,7 @@ tests_test_model_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_faults_SOURCES = tests/test_faults.c tests/test_support.h
 tests_test_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_faults_LDADD = libtricolor.la $(CHECK_LIBS)
+tests_test_faults_LDADD = libtricolor-test.la $(CHECK_LIBS)
 
 tests_test_fork_SOURCES = tests/test_fork.c tests/test_support.h
 tests_test_fork_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

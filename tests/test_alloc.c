@@ -5,7 +5,7 @@
  */
 #include "test_support.h"
 
-void tri_debug_fail_mmap(int n); /* exported test hook */
+void tri_debug_fail_mmap(int n); /* test hook: exported by libtricolor-test.la */
 
 #define MAX_SMALL 32768
 

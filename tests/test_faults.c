@@ -24,7 +24,7 @@
 #include <semaphore.h>
 #include <stdarg.h>
 
-extern void tri_debug_fail_mmap(int n); /* exported test hook */
+extern void tri_debug_fail_mmap(int n); /* test hook: exported by libtricolor-test.la */
 
 #define MB (1024u * 1024u)
 

@@ -58,9 +58,7 @@ static void shard_lock(unsigned i)
 {
 	if (pthread_mutex_trylock(&kv_locks[i].m) == 0)
 		return;
-	tri_blocking_enter();
-	pthread_mutex_lock(&kv_locks[i].m);
-	tri_blocking_leave();
+	(void)TRI_BLOCKING(pthread_mutex_lock(&kv_locks[i].m));
 }
 
 static void shard_unlock(unsigned i)
@@ -278,8 +276,8 @@ int kv_parse_i64(const char *p, size_t n, int64_t *out)
 		if (n == 1)
 			return -1;
 	}
-	if (p[i] == '0' && n > i + 1)
-		return -1; /* no leading zeros, like Redis' string2ll */
+	if (p[i] == '0' && (n > i + 1 || neg))
+		return -1; /* no leading zeros and no "-0", like Redis' string2ll */
 	uint64_t v = 0;
 	for (; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
@@ -322,7 +320,7 @@ int kv_incrby(struct kv_table *t, const char *key, size_t klen,
 	}
 	if ((delta > 0 && cur > INT64_MAX - delta) ||
 	    (delta < 0 && cur < INT64_MIN - delta)) {
-		rc = -1;
+		rc = -3;
 		goto out;
 	}
 	cur += delta;

@@ -39,8 +39,8 @@ int kv_set(struct kv_table *t, const char *key, size_t klen, const char *val,
 /* Delete; returns 1 if the key existed. */
 int kv_del(struct kv_table *t, const char *key, size_t klen);
 
-/* INCRBY: 0 ok (*result set), -1 value not an integer or overflow,
- * -2 ENOMEM. */
+/* INCRBY: 0 ok (*result set), -1 value not an integer, -2 ENOMEM,
+ * -3 the result would overflow int64. */
 int kv_incrby(struct kv_table *t, const char *key, size_t klen,
 	      int64_t delta, int64_t *result);
 

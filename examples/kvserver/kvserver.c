@@ -17,10 +17,11 @@
  * QUIT (EOF, reset, hang-up) without closing them: only the collector then
  * closes the socket (the leak test in perf/kvserver-bench).
  *
- * Blocking: epoll_wait, accept, read and write are bracketed with
- * tri_blocking_enter/leave. read() may fill a heap buffer while the thread
- * is in its blocking region: that buffer is an atomic (never scanned) block
- * kept alive by the pointer on our stack, so the collector does not care.
+ * Blocking: epoll_wait, accept, read and write run inside TRI_BLOCKING
+ * (a blocking region that keeps the call's errno). read() fills a heap
+ * buffer inside the region, which the contract in include/tricolor.h
+ * allows: the buffer is an atomic (pointer-free) block kept reachable by
+ * the connection and by the pointer on our stack for the whole call.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -41,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tricolor.h>
@@ -67,7 +70,8 @@ static struct {
 	int stats;
 	int forget;
 	const char *bind;
-} opt = { 6379, 0, -2, MODE_CLEANUP, 0, 0, "127.0.0.1" };
+	long fd_limit; /* -1: default (half of RLIMIT_NOFILE, at most 1024); 0: off */
+} opt = { 6379, 0, -2, MODE_CLEANUP, 0, 0, "127.0.0.1", -1 };
 
 struct conn {
 	char *rbuf; /* tri_alloc_atomic */
@@ -102,6 +106,17 @@ static int g_listen_fd = -1;
 static int g_stop_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t g_stop;
 static uint64_t g_gc_closed; /* sockets closed by a cleanup / finalizer */
+/* Client sockets owned by connection objects, counted toward the
+ * collector's pacing (tri_resource_*): dropped connections (--forget) get
+ * collected when descriptors run short, not only when memory does. NULL
+ * with --fd-limit 0. Set in main before the workers start. */
+static tri_resource *g_fds;
+
+static void fd_released(void)
+{
+	if (g_fds)
+		tri_resource_release(g_fds);
+}
 
 /* ------------------------------------------------------------------ */
 /* Descriptor safety nets                                              */
@@ -112,6 +127,7 @@ static void close_fd_cleanup(void *arg)
 {
 	int fd = (int)((intptr_t)arg - 1);
 	close(fd);
+	fd_released();
 	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
 }
 
@@ -119,6 +135,7 @@ static void conn_finalizer(void *obj)
 {
 	struct conn *c = obj;
 	close(c->fd);
+	fd_released();
 	__atomic_fetch_add(&g_gc_closed, 1, __ATOMIC_RELAXED);
 }
 
@@ -174,6 +191,8 @@ static void conn_new(struct worker *w, int fd)
 					     (void *)(intptr_t)(fd + 1));
 	else
 		tri_set_finalizer(c, conn_finalizer);
+	if (g_fds) /* c owns fd now: its safety net releases the count */
+		tri_resource_acquire(g_fds);
 
 	if (worker_put(w, fd, c) != 0) {
 		/* The safety net closes fd once c is collected. */
@@ -203,6 +222,7 @@ static void conn_close(struct worker *w, struct conn *c, int forget)
 	else
 		tri_set_finalizer(c, NULL);
 	close(fd);
+	fd_released();
 	w->closed++;
 	tri_keep_alive(c);
 }
@@ -291,41 +311,114 @@ struct arg {
 	size_t n;
 };
 
-/* Parse a decimal length in [b, e); -1 if malformed. */
-static long long parse_len(const char *b, const char *e)
+/*
+ * Redis' own reading of a request (networking.c, processInlineBuffer and
+ * processMultibulkBuffer, Redis 7), so that a malformed request gets the
+ * same reply as from redis-server, and the connection is closed after it:
+ *  - a line ends at the first '\r' (multibulk) or '\n' (inline); Redis
+ *    searches with strchr on a NUL-terminated buffer, so a NUL byte before
+ *    the terminator means "no line yet" here too (find_byte);
+ *  - counts and lengths are parsed with string2ll's rules (kv_parse_i64);
+ *  - "*N" with N <= 0 is an empty command (skipped), N > INT_MAX is an
+ *    invalid multibulk length; the two bytes after a bulk are skipped
+ *    without looking at them;
+ *  - inline lines are split as Redis' sdssplitargs splits them (quotes
+ *    and escapes included, split_inline).
+ * tricolor-kvserver's one extra limit: more than MAX_ARGS arguments.
+ */
+static const char *find_byte(const char *p, const char *end, char c)
 {
-	if (b == e || e - b > 18)
-		return -1;
-	long long v = 0;
-	int neg = 0;
-	if (*b == '-') {
-		neg = 1;
-		b++;
-		if (b == e)
-			return -1;
+	for (; p < end && *p; p++)
+		if (*p == c)
+			return p;
+	return NULL;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * Redis' sdssplitargs on the line [line, le), which Redis sees as a C
+ * string (it ends at a NUL): blanks separate arguments, "..." reads the
+ * escapes \n \r \t \b \a \xHH and \<c>, '...' reads \', and a closing quote
+ * must be followed by a blank or the end. Arguments are unescaped in place
+ * (an argument is never longer than its text). Returns 0, -1 (unbalanced
+ * quotes) or -2 (more than MAX_ARGS arguments).
+ */
+static int split_inline(char *line, const char *le, struct arg *argv, int *argc)
+{
+#define CH(q) ((q) < le ? *(q) : 0)
+	char *q = line;
+	for (;;) {
+		while (CH(q) && (is_space(*q)))
+			q++;
+		if (!CH(q))
+			return 0;
+		char *w = q, *start = q;
+		char quote = 0; /* '"' or '\'' inside quotes */
+		int done = 0;
+		while (!done) {
+			char ch = CH(q);
+			if (quote == '"' && ch == '\\' && CH(q + 1) == 'x' && hexval(CH(q + 2)) >= 0 &&
+			    hexval(CH(q + 3)) >= 0) {
+				*w++ = (char)(hexval(q[2]) * 16 + hexval(q[3]));
+				q += 3;
+			} else if (quote == '"' && ch == '\\' && CH(q + 1)) {
+				char e = *++q;
+				*w++ = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
+				       : e == 'b' ? '\b' : e == 'a' ? '\a' : e;
+			} else if (quote == '\'' && ch == '\\' && CH(q + 1) == '\'') {
+				*w++ = *++q;
+			} else if (quote && ch == quote) {
+				if (CH(q + 1) && !is_space(q[1]))
+					return -1; /* a closing quote ends the argument */
+				done = 1;
+			} else if (quote && !ch) {
+				return -1;
+			} else if (quote) {
+				*w++ = ch;
+			} else if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' || !ch) {
+				done = 1;
+			} else if (ch == '"' || ch == '\'') {
+				quote = ch;
+			} else {
+				*w++ = ch;
+			}
+			if (CH(q))
+				q++;
+		}
+		if (*argc == MAX_ARGS)
+			return -2;
+		argv[*argc].p = start;
+		argv[*argc].n = (size_t)(w - start);
+		(*argc)++;
 	}
-	for (; b < e; b++) {
-		if (*b < '0' || *b > '9')
-			return -1;
-		v = v * 10 + (*b - '0');
-	}
-	return neg ? -v : v;
+#undef CH
 }
 
 /*
  * Parse one request from buf[0..n). Returns 1 (complete: *argc args,
- * *used bytes), 0 (incomplete) or -1 (protocol error: *err).
+ * *used bytes; argc may be 0; inline arguments are unescaped in buf), 0 (incomplete) or -1 (protocol error: *err
+ * is the reply).
  */
-static int parse_request(const char *buf, size_t n, struct arg *argv,
+static int parse_request(char *buf, size_t n, struct arg *argv,
 			 int *argc, size_t *used, const char **err)
 {
+	static __thread char errbuf[64];
 	const char *p = buf, *end = buf + n;
 	*argc = 0;
 	if (n == 0)
 		return 0;
 	if (*p != '*') {
-		/* Inline command: words separated by blanks, one line. */
-		const char *nl = memchr(p, '\n', n);
+		const char *nl = find_byte(p, end, '\n');
 		if (!nl) {
 			if (n > MAX_INLINE) {
 				*err = "-ERR Protocol error: too big inline request\r\n";
@@ -336,79 +429,74 @@ static int parse_request(const char *buf, size_t n, struct arg *argv,
 		const char *le = nl;
 		if (le > p && le[-1] == '\r')
 			le--;
-		const char *q = p;
-		while (q < le) {
-			while (q < le && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q == le)
-				break;
-			const char *s = q;
-			while (q < le && *q != ' ' && *q != '\t')
-				q++;
-			if (*argc == MAX_ARGS) {
-				*err = "-ERR Protocol error: too many arguments\r\n";
-				return -1;
-			}
-			argv[*argc].p = s;
-			argv[*argc].n = (size_t)(q - s);
-			(*argc)++;
+		int r = split_inline(buf, le, argv, argc);
+		if (r < 0) {
+			*err = r == -1 ? "-ERR Protocol error: unbalanced quotes in request\r\n"
+				       : "-ERR Protocol error: too many arguments\r\n";
+			return -1;
 		}
 		*used = (size_t)(nl + 1 - buf);
 		return 1;
 	}
 	/* Multibulk: *<count>\r\n then count times $<len>\r\n<bytes>\r\n */
-	const char *nl = memchr(p, '\n', n);
-	if (!nl) {
+	const char *cr = find_byte(p, end, '\r');
+	if (!cr) {
 		if (n > MAX_INLINE) {
 			*err = "-ERR Protocol error: too big mbulk count string\r\n";
 			return -1;
 		}
 		return 0;
 	}
-	if (nl == p || nl[-1] != '\r') {
+	if (cr + 2 > end)
+		return 0; /* the byte after '\r' has not arrived */
+	int64_t cnt;
+	if (kv_parse_i64(p + 1, (size_t)(cr - p - 1), &cnt) != 0 || cnt > INT_MAX) {
 		*err = "-ERR Protocol error: invalid multibulk length\r\n";
 		return -1;
 	}
-	long long cnt = parse_len(p + 1, nl - 1);
-	if (cnt > MAX_ARGS || (cnt < 0 && cnt != -1) ||
-	    (cnt == -1 && nl - 1 == p + 1)) {
-		*err = cnt > MAX_ARGS
-			       ? "-ERR Protocol error: too many arguments\r\n"
-			       : "-ERR Protocol error: invalid multibulk length\r\n";
+	p = cr + 2;
+	if (cnt <= 0) {
+		*used = (size_t)(p - buf);
+		return 1;
+	}
+	if (cnt > MAX_ARGS) {
+		*err = "-ERR Protocol error: too many arguments\r\n";
 		return -1;
 	}
-	p = nl + 1;
-	for (long long i = 0; i < cnt; i++) {
+	for (int64_t i = 0; i < cnt; i++) {
 		if (p >= end)
 			return 0;
-		if (*p != '$') {
-			*err = "-ERR Protocol error: expected '$'\r\n";
-			return -1;
-		}
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
+		cr = find_byte(p, end, '\r');
+		if (!cr) {
+			if ((size_t)(end - p) > MAX_INLINE) {
+				*err = "-ERR Protocol error: too big bulk count string\r\n";
+				return -1;
+			}
 			return 0;
-		if (nl[-1] != '\r') {
+		}
+		if (cr + 2 > end)
+			return 0;
+		if (*p != '$') {
+			/* Redis' addReplyErrorFormat turns CR and LF into spaces. */
+			snprintf(errbuf, sizeof errbuf, "-ERR Protocol error: expected '$', got '%c'\r\n",
+				 *p == '\r' || *p == '\n' ? ' ' : *p);
+			*err = errbuf;
+			return -1;
+		}
+		int64_t len;
+		if (kv_parse_i64(p + 1, (size_t)(cr - p - 1), &len) != 0 || len < 0 ||
+		    len > (int64_t)MAX_BULK) {
 			*err = "-ERR Protocol error: invalid bulk length\r\n";
 			return -1;
 		}
-		long long len = parse_len(p + 1, nl - 1);
-		if (len < 0 || len > (long long)MAX_BULK) {
-			*err = "-ERR Protocol error: invalid bulk length\r\n";
-			return -1;
-		}
-		p = nl + 1;
+		p = cr + 2;
 		if ((size_t)(end - p) < (size_t)len + 2)
 			return 0;
-		if (p[len] != '\r' || p[len + 1] != '\n') {
-			*err = "-ERR Protocol error: bulk not terminated by CRLF\r\n";
-			return -1;
-		}
 		argv[i].p = p;
 		argv[i].n = (size_t)len;
-		p += len + 2;
+		p += len + 2; /* Redis skips the two bytes after the bulk unread */
 	}
-	*argc = (int)(cnt > 0 ? cnt : 0);
+	*argc = (int)cnt;
 	*used = (size_t)(p - buf);
 	return 1;
 }
@@ -416,6 +504,24 @@ static int parse_request(const char *buf, size_t n, struct arg *argv,
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
+
+/* Wall-clock milliseconds: Redis checks expire deadlines against it. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SET's EX/PX value as Redis' getExpireMillisecondsOrReply accepts it:
+ * positive, and the absolute deadline in ms does not overflow. */
+static int expire_ms_in_range(int64_t v, int seconds)
+{
+	if (v <= 0 || (seconds && v > INT64_MAX / 1000))
+		return 0;
+	int64_t ms = seconds ? v * 1000 : v;
+	return ms <= INT64_MAX - wall_ms();
+}
 
 static int is(const struct arg *a, const char *name)
 {
@@ -458,12 +564,55 @@ static void config_get(struct conn *c, const struct arg *param)
 	warray(c, 0);
 }
 
+/* An argument as C's "%.*s" prints it: up to its first NUL byte. */
+static int cstr_len(const struct arg *a, int max)
+{
+	const char *z = memchr(a->p, 0, a->n);
+	size_t n = z ? (size_t)(z - a->p) : a->n;
+	return (int)(n < (size_t)max ? n : (size_t)max);
+}
+
+/* Redis 7's reply, word for word (server.c processCommand): the name and
+ * the first arguments, up to about 128 bytes, CR and LF made spaces. */
+static void unknown_command(struct conn *c, const struct arg *argv, int argc)
+{
+	char args[512], buf[768];
+	size_t alen = 0;
+	args[0] = 0;
+	for (int i = 1; i < argc && alen < 128; i++) {
+		int w = snprintf(args + alen, sizeof args - alen, "'%.*s' ",
+				 cstr_len(&argv[i], 128 - (int)alen), argv[i].p);
+		if (w > 0)
+			alen += (size_t)w;
+	}
+	int n = snprintf(buf, sizeof buf, "-ERR unknown command '%.*s', with args beginning with: %s\r\n",
+			 cstr_len(&argv[0], 128), argv[0].p, args);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		n = (int)sizeof buf - 1;
+	for (int i = 1; i < n - 2; i++)
+		if (buf[i] == '\r' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n - 2] = '\r';
+	buf[n - 1] = '\n';
+	wadd(c, buf, (size_t)n);
+}
+
 static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 		     int argc)
 {
 	struct kv_table *t = g_srv->table;
 	struct arg *cmd = &argv[0];
 	w->commands++;
+	/* Redis' arity check (its command table): n exactly, or -n at least. */
+	static const struct { const char *name; int arity; } arity[] = {
+		{ "GET", 2 }, { "SET", -3 }, { "DEL", -2 }, { "UNLINK", -2 }, { "INCR", 2 },
+		{ "DECR", 2 }, { "INCRBY", 3 }, { "DECRBY", 3 }, { "EXPIRE", -3 }, { "TTL", 2 },
+		{ "EXISTS", -2 }, { "ECHO", 2 }, { "DBSIZE", 1 }, { "SELECT", 2 }, { "CONFIG", -2 },
+	};
+	for (size_t i = 0; i < sizeof arity / sizeof arity[0]; i++)
+		if (is(cmd, arity[i].name) && (arity[i].arity > 0 ? argc != arity[i].arity
+								   : argc < -arity[i].arity))
+			return wrong_args(c, cmd);
 
 	if (is(cmd, "GET")) {
 		if (argc != 2)
@@ -474,21 +623,32 @@ static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 		else
 			wstr(c, "$-1\r\n");
 	} else if (is(cmd, "SET")) {
-		if (argc != 3 && argc != 5)
+		if (argc < 3)
 			return wrong_args(c, cmd);
-		int64_t ex = 0;
-		if (argc == 5) {
-			int ms = is(&argv[3], "PX");
-			if ((!ms && !is(&argv[3], "EX")) ||
-			    kv_parse_i64(argv[4].p, argv[4].n, &ex) != 0 ||
-			    ex <= 0)
+		int64_t ex = 0, v;
+		const struct arg *exarg = NULL;
+		int ms = 0;
+		/* Redis' parseExtendedStringArgumentsOrReply: the syntax first
+		 * (EX or PX, with a value; other options are not supported here),
+		 * then the value. */
+		for (int j = 3; j < argc; j++) {
+			int px = is(&argv[j], "PX");
+			/* As Redis: EX twice is fine (the last wins), EX and PX not. */
+			if ((!px && !is(&argv[j], "EX")) || (exarg && px != ms) || j + 1 >= argc)
 				return wstr(c, "-ERR syntax error\r\n");
-			if (ms)
-				ex = (ex + 999) / 1000;
+			ms = px;
+			exarg = &argv[++j];
+		}
+		if (exarg) {
+			if (kv_parse_i64(exarg->p, exarg->n, &v) != 0)
+				return wstr(c, "-ERR value is not an integer or out of range\r\n");
+			if (!expire_ms_in_range(v, !ms))
+				return wstr(c, "-ERR invalid expire time in 'set' command\r\n");
+			ex = ms ? (v + 999) / 1000 : v;
 		}
 		if (kv_set(t, argv[1].p, argv[1].n, argv[2].p, argv[2].n) != 0)
 			return wstr(c, "-OOM out of memory\r\n");
-		if (ex)
+		if (exarg)
 			kv_expire(t, argv[1].p, argv[1].n, ex);
 		wstr(c, "+OK\r\n");
 	} else if (is(cmd, "PING")) {
@@ -521,6 +681,8 @@ static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 		int rc = kv_incrby(t, argv[1].p, argv[1].n, d, &r);
 		if (rc == -1)
 			wstr(c, "-ERR value is not an integer or out of range\r\n");
+		else if (rc == -3)
+			wstr(c, "-ERR increment or decrement would overflow\r\n");
 		else if (rc != 0)
 			wstr(c, "-OOM out of memory\r\n");
 		else
@@ -531,6 +693,10 @@ static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 			return wrong_args(c, cmd);
 		if (kv_parse_i64(argv[2].p, argv[2].n, &s) != 0)
 			return wstr(c, "-ERR value is not an integer or out of range\r\n");
+		/* Redis' expireGenericCommand: the deadline in ms must fit. */
+		if (s > INT64_MAX / 1000 || s < INT64_MIN / 1000 ||
+		    s * 1000 > INT64_MAX - wall_ms())
+			return wstr(c, "-ERR invalid expire time in 'expire' command\r\n");
 		wint(c, kv_expire(t, argv[1].p, argv[1].n, s));
 	} else if (is(cmd, "TTL")) {
 		if (argc != 2)
@@ -554,6 +720,8 @@ static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 	} else if (is(cmd, "DBSIZE")) {
 		wint(c, (long long)kv_count(t));
 	} else if (is(cmd, "FLUSHALL") || is(cmd, "FLUSHDB")) {
+		if (argc > 2 || (argc == 2 && !is(&argv[1], "ASYNC") && !is(&argv[1], "SYNC")))
+			return wstr(c, "-ERR syntax error\r\n");
 		kv_flush(t);
 		wstr(c, "+OK\r\n");
 	} else if (is(cmd, "SELECT")) {
@@ -577,14 +745,7 @@ static void dispatch(struct worker *w, struct conn *c, struct arg *argv,
 	} else if (is(cmd, "CLIENT")) {
 		wstr(c, "+OK\r\n");
 	} else {
-		char buf[160];
-		int n = snprintf(buf, sizeof buf,
-				 "-ERR unknown command '%.*s'\r\n",
-				 (int)(cmd->n > 64 ? 64 : cmd->n), cmd->p);
-		for (int i = 0; i < n - 2; i++)
-			if (buf[i] == '\r' || buf[i] == '\n')
-				buf[i] = ' ';
-		wadd(c, buf, (size_t)n);
+		unknown_command(c, argv, argc);
 	}
 }
 
@@ -599,10 +760,8 @@ static int conn_flush(struct worker *w, struct conn *c)
 	while (c->wpos < c->wlen) {
 		const char *src = c->wbuf + c->wpos;
 		size_t len = c->wlen - c->wpos;
-		tri_blocking_enter();
-		ssize_t n = write(c->fd, src, len);
+		ssize_t n = TRI_BLOCKING(write(c->fd, src, len));
 		int e = errno;
-		tri_blocking_leave();
 		if (n > 0) {
 			c->wpos += (size_t)n;
 			continue;
@@ -671,10 +830,8 @@ static void conn_readable(struct worker *w, struct conn *c)
 	}
 	char *dst = c->rbuf + c->rlen;
 	size_t room = c->rcap - c->rlen;
-	tri_blocking_enter();
-	ssize_t n = read(c->fd, dst, room);
+	ssize_t n = TRI_BLOCKING(read(c->fd, dst, room));
 	int e = errno;
-	tri_blocking_leave();
 	if (n == 0 || (n < 0 && e != EAGAIN && e != EWOULDBLOCK &&
 		       e != EINTR)) {
 		/* The client vanished without QUIT. */
@@ -725,11 +882,9 @@ static void conn_writable(struct worker *w, struct conn *c)
 static void accept_some(struct worker *w)
 {
 	for (int i = 0; i < 64; i++) {
-		tri_blocking_enter();
-		int fd = accept4(g_listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = TRI_BLOCKING(accept4(g_listen_fd, NULL, NULL,
+					      SOCK_NONBLOCK | SOCK_CLOEXEC));
 		int e = errno;
-		tri_blocking_leave();
 		if (fd >= 0) {
 			conn_new(w, fd);
 			continue;
@@ -752,9 +907,7 @@ static void *worker_main(void *arg)
 	tri_thread_attach();
 	struct epoll_event evs[256];
 	while (!g_stop) {
-		tri_blocking_enter();
-		int n = epoll_wait(w->epfd, evs, 256, -1);
-		tri_blocking_leave();
+		int n = TRI_BLOCKING(epoll_wait(w->epfd, evs, 256, -1));
 		for (int i = 0; i < n && !g_stop; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_STOP) {
@@ -812,6 +965,16 @@ static uint64_t metric(const char *name)
 	return v;
 }
 
+/* The p-th percentile of sorted v[0..n) by the nearest-rank method: the
+ * value at rank ceil(p/100 * n) (1-based), so p99 of 2 samples is the max. */
+static uint64_t nearest_rank(const uint64_t *v, size_t n, unsigned p)
+{
+	if (!n)
+		return 0;
+	size_t rank = (n * p + 99) / 100;
+	return v[(rank ? rank : 1) - 1];
+}
+
 static void print_stats(int nworkers)
 {
 	uint64_t acc = 0, cls = 0, fgt = 0, cmds = 0, emf = 0;
@@ -829,6 +992,8 @@ static void print_stats(int nworkers)
 	printf("STAT conns_accepted %" PRIu64 "\n", acc);
 	printf("STAT conns_closed %" PRIu64 "\n", cls);
 	printf("STAT conns_forgotten %" PRIu64 "\n", fgt);
+	printf("STAT fd_limit %ld\n", opt.fd_limit);
+	printf("STAT fds_owned %" PRIu64 "\n", g_fds ? tri_resource_count(g_fds) : 0);
 	printf("STAT conns_closed_by_gc %" PRIu64 "\n",
 	       __atomic_load_n(&g_gc_closed, __ATOMIC_RELAXED));
 	printf("STAT emfile %" PRIu64 "\n", emf);
@@ -863,8 +1028,8 @@ static void print_stats(int nworkers)
 	}
 	qsort(len, n, sizeof *len, cmp_u64);
 	printf("STAT pause_samples %zu\n", n);
-	printf("STAT pause_p50_ns %" PRIu64 "\n", n ? len[(n - 1) / 2] : 0);
-	printf("STAT pause_p99_ns %" PRIu64 "\n", n ? len[(size_t)((n - 1) * 0.99)] : 0);
+	printf("STAT pause_p50_ns %" PRIu64 "\n", nearest_rank(len, n, 50));
+	printf("STAT pause_p99_ns %" PRIu64 "\n", nearest_rank(len, n, 99));
 	printf("STAT pause_sample_max_ns %" PRIu64 "\n", n ? len[n - 1] : 0);
 	static const char *const kinds[5] = { "other", "handshake", "assist",
 					       "stop", "wait" };
@@ -888,6 +1053,10 @@ static void usage(FILE *f, const char *argv0)
 		"  --cleanup-mode M      cleanup (tri_add_cleanup, default) or finalizer\n"
 		"  --forget              drop connections whose client vanished without\n"
 		"                        QUIT without closing them (leak test)\n"
+		"  --fd-limit N          soft limit of client sockets owned by connection\n"
+		"                        objects: a collection starts as they near it\n"
+		"                        (tri_resource_*; default: half of RLIMIT_NOFILE,\n"
+		"                        at most 1024; 0: off)\n"
 		"  --stats               print GC statistics at exit\n",
 		argv0);
 }
@@ -914,11 +1083,12 @@ int main(int argc, char **argv)
 		{ "cleanup-mode", required_argument, NULL, 'm' },
 		{ "forget", no_argument, NULL, 'f' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "fd-limit", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "p:b:t:g:m:fsh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:b:t:g:m:fshF:", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': opt.port = parse_int(optarg, 0, 65535, "port"); break;
 		case 'b': opt.bind = optarg; break;
@@ -936,6 +1106,7 @@ int main(int argc, char **argv)
 			break;
 		case 'f': opt.forget = 1; break;
 		case 's': opt.stats = 1; break;
+		case 'F': opt.fd_limit = parse_int(optarg, 0, 1 << 30, "fd limit"); break;
 		case 'h': usage(stdout, argv[0]); return 0;
 		default: usage(stderr, argv[0]); return 2;
 		}
@@ -965,6 +1136,13 @@ int main(int argc, char **argv)
 	int rc = tri_init(topts[0] ? topts : NULL);
 	if (rc != 0) {
 		fprintf(stderr, "tricolor-kvserver: tri_init: %s\n", strerror(rc));
+		return 1;
+	}
+	if (opt.fd_limit < 0)
+		opt.fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 2 < 1024
+				       ? (long)(rl.rlim_cur / 2) : 1024;
+	if (opt.fd_limit > 0 && !(g_fds = tri_resource_new("client sockets", (uint64_t)opt.fd_limit))) {
+		fprintf(stderr, "tricolor-kvserver: out of memory\n");
 		return 1;
 	}
 	tri_add_roots(&g_srv, &g_srv + 1);
@@ -1074,9 +1252,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < started; i++) {
 		pthread_t th = srv->workers[i]->thread;
-		tri_blocking_enter();
-		pthread_join(th, NULL);
-		tri_blocking_leave();
+		(void)TRI_BLOCKING(pthread_join(th, NULL));
 	}
 	if (opt.stats)
 		print_stats(started);

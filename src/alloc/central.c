@@ -4,6 +4,7 @@
 #include "alloc/central.h"
 #include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
+#include "runtime/pause.h"
 #include "runtime/runtime.h"
 #include "sweep/sweep.h"
 #include <errno.h>
@@ -17,9 +18,13 @@ struct central tri_central[TRI_NUM_SPANCLASSES];
  * race under the C11 model: TSan found it in the soak.) */
 int tri_sweeps_active;
 
-enum { L_NONE = 0, L_PARTIAL, L_FULL, L_UNSWEPT };
+/* s->list: 0 when on no list, else 1 + (kind << 1 | generation). */
+enum { L_NONE = 0, K_PARTIAL = 0, K_FULL = 1 };
 
-#define LAZY_SWEEP_BUDGET 64
+/* Lazy sweeping stops after this long (and after LAZY_SWEEP_MAX spans), at
+ * least one span swept: a bounded quantum for the allocating thread. */
+#define LAZY_SWEEP_NS 20000u
+#define LAZY_SWEEP_MAX 64
 
 void central_init(void)
 {
@@ -27,15 +32,26 @@ void central_init(void)
 		tri_lock_init(&tri_central[i].lock);
 }
 
-static struct span_list *list_of(struct central *c, int l)
+void central_lock(struct central *c)
 {
-	return l == L_PARTIAL ? &c->partial : l == L_FULL ? &c->full : &c->unswept;
+	if (likely(pthread_mutex_trylock(&c->lock) == 0))
+		return;
+	uint64_t t0 = tri_now_ns();
+	tri_lock(&c->lock);
+	pause_stall(TRI_PAUSE_LOCK, t0);
 }
 
-static void list_push(struct central *c, int l, struct span *s)
+static struct span_list *list_of(struct central *c, int kind, unsigned gen)
 {
-	struct span_list *L = list_of(c, l);
-	s->list = l;
+	return kind == K_PARTIAL ? &c->partial[gen & 1] : &c->full[gen & 1];
+}
+
+/* Push s on the list its generation (swept_cycle parity) and kind call for. */
+static void list_push(struct central *c, int kind, struct span *s)
+{
+	unsigned gen = (unsigned)(s->swept_cycle & 1);
+	struct span_list *L = list_of(c, kind, gen);
+	s->list = 1 + (kind << 1 | (int)gen);
 	s->prev = NULL;
 	s->next = L->head;
 	if (L->head)
@@ -46,7 +62,8 @@ static void list_push(struct central *c, int l, struct span *s)
 
 static void list_remove(struct central *c, struct span *s)
 {
-	struct span_list *L = list_of(c, s->list);
+	int l = s->list - 1;
+	struct span_list *L = list_of(c, l >> 1, (unsigned)l & 1);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -58,37 +75,28 @@ static void list_remove(struct central *c, struct span *s)
 	L->n--;
 }
 
-static struct span *list_pop(struct central *c, int l)
+static struct span *list_pop(struct central *c, int kind, unsigned gen)
 {
-	struct span *s = list_of(c, l)->head;
+	struct span *s = list_of(c, kind, gen)->head;
 	if (s)
 		list_remove(c, s);
 	return s;
 }
 
-/* Move the spans of list `from` not yet swept for cycle n to unswept.
- * A span already swept for n must stay: between the store of sweep_cycle
- * and this class's turn, a thread may have released an unswept span and a
- * lazy sweeper swept it and listed it again; moving it back would sweep it
- * twice, and a second sweep sees cleared mark bits and frees live objects. */
-static void move_unswept(struct central *c, int from, uint64_t n)
+/* Pop an unswept span of c (sweep cycle n): partial ones first, as Go's
+ * mcentral, since they are the likelier to yield room. Class lock held. */
+static struct span *pop_unswept(struct central *c, uint64_t n)
 {
-	struct span *s = list_of(c, from)->head;
-	while (s) {
-		struct span *next = s->next;
-		if (s->swept_cycle < n) {
-			list_remove(c, s);
-			list_push(c, L_UNSWEPT, s);
-		}
-		s = next;
-	}
+	unsigned g = (unsigned)((n + 1) & 1);
+	struct span *s = list_pop(c, K_PARTIAL, g);
+	return s ? s : list_pop(c, K_FULL, g);
 }
 
 struct span *central_take_unswept(unsigned sc)
 {
 	struct central *c = &tri_central[sc];
-	tri_lock(&c->lock);
-	struct span *s = list_pop(c, L_UNSWEPT);
+	central_lock(c);
+	struct span *s = pop_unswept(c, ld_seq(&tri_rt.sweep_cycle));
 	if (s)
 		fetch_add(&tri_sweeps_active, 1);
 	tri_unlock(&c->lock);
@@ -102,10 +110,14 @@ void central_after_sweep(struct span *s, int result)
 	fetch_sub_release(&tri_sweeps_active, 1);
 }
 
+/* A fresh span from the page heap, cleared if it may be dirty: one
+ * TRI_PAUSE_HEAP stall for the caller when it takes longer than
+ * PAUSE_STALL_NS (arena growth, a lock wait, the clearing). */
 static struct span *new_span(unsigned sc)
 {
 	bool needzero;
 	unsigned cls = sc >> 1;
+	uint64_t t0 = tri_now_ns();
 	struct span *s = page_heap_alloc(tri_class[cls].npages, &needzero);
 	if (!s)
 		return NULL;
@@ -125,6 +137,7 @@ static struct span *new_span(unsigned sc)
 	if (TRI_VG)
 		TRI_VG_NOACCESS((void *)s->base, bytes);
 	span_publish(s);
+	pause_stall(TRI_PAUSE_HEAP, t0);
 	return s;
 }
 
@@ -151,9 +164,10 @@ struct span *central_acquire(unsigned sc, bool white)
 	struct central *c = &tri_central[sc];
 	struct span *skipped[SKIP_BLACK];
 	unsigned nskipped = 0;
-	tri_lock(&c->lock);
+	central_lock(c);
+	uint64_t n = ld_seq(&tri_rt.sweep_cycle);
 	struct span *s;
-	while ((s = list_pop(c, L_PARTIAL))) {
+	while ((s = list_pop(c, K_PARTIAL, (unsigned)(n & 1)))) {
 		if (!unusable_for(white, s))
 			break;
 		skipped[nskipped++] = s;
@@ -163,60 +177,89 @@ struct span *central_acquire(unsigned sc, bool white)
 		}
 	}
 	while (nskipped)
-		list_push(c, L_PARTIAL, skipped[--nskipped]);
+		list_push(c, K_PARTIAL, skipped[--nskipped]);
 	if (s) {
 		tri_unlock(&c->lock);
 		return s;
 	}
 	/* Lazy sweeping: sweep this class's unswept spans until one has room,
-	 * at most LAZY_SWEEP_BUDGET of them (as Go's cacheSpan): with a large,
-	 * mostly live heap an unbounded search made one allocation sweep
-	 * thousands of full spans (a 482 ms stall measured by perf/msgbuf at a
-	 * 1 GiB live heap). Past the budget a new span is cheaper; the
-	 * background sweeper finishes the rest. */
-	unsigned budget = LAZY_SWEEP_BUDGET;
-	while (budget-- && (s = list_pop(c, L_UNSWEPT))) {
+	 * for at most LAZY_SWEEP_NS (and LAZY_SWEEP_MAX spans), with the lock
+	 * dropped while sweeping. An unbounded search made one allocation
+	 * sweep thousands of full spans at a 1 GiB live heap (482 ms); a budget
+	 * of 64 spans still cost a mutator hundreds of microseconds. Past the
+	 * budget a new span is cheaper; the background sweeper does the rest.
+	 * The whole search is one TRI_PAUSE_SWEEP stall. */
+	uint64_t t0 = 0;
+	for (unsigned swept = 0; swept < LAZY_SWEEP_MAX; swept++) {
+		s = pop_unswept(c, n);
+		if (!s)
+			break;
 		fetch_add(&tri_sweeps_active, 1);
 		tri_unlock(&c->lock);
+		if (!t0)
+			t0 = tri_now_ns();
 		int r = sweep_span(s);
 		if (r == SWEEP_HAS_FREE) {
 			fetch_sub_release(&tri_sweeps_active, 1);
+			pause_stall(TRI_PAUSE_SWEEP, t0);
 			return s;
 		}
-		tri_lock(&c->lock);
+		central_lock(c);
 		if (r == SWEEP_FULL)
-			list_push(c, L_FULL, s);
+			list_push(c, K_FULL, s);
 		fetch_sub_release(&tri_sweeps_active, 1);
+		if (tri_now_ns() - t0 > LAZY_SWEEP_NS)
+			break;
 	}
 	tri_unlock(&c->lock);
+	if (t0)
+		pause_stall(TRI_PAUSE_SWEEP, t0);
 	return new_span(sc);
 }
 
 void central_release(struct span *s)
 {
 	struct central *c = &tri_central[s->spanclass];
-	tri_lock(&c->lock);
+	/* The caller owns s: its free count needs no lock. */
+	bool has_free = s->cls != 0 && span_free_count(s) > 0;
+	central_lock(c);
 	s->in_cache = 0;
-	if (s->swept_cycle < ld_seq(&tri_rt.sweep_cycle))
-		list_push(c, L_UNSWEPT, s);
-	else if (s->cls != 0 && span_free_count(s) > 0)
-		list_push(c, L_PARTIAL, s);
-	else
-		list_push(c, L_FULL, s);
+	/* Swept or not, s goes on its own generation's lists (central.h): an
+	 * unswept span (swept_cycle < sweep_cycle) is on the unswept side. */
+	list_push(c, has_free ? K_PARTIAL : K_FULL, s);
 	tri_unlock(&c->lock);
 }
 
 void central_add_large(struct span *s)
 {
 	struct central *c = &tri_central[s->spanclass];
-	tri_lock(&c->lock);
+	central_lock(c);
 	/* Read sweep_cycle under the lock that sweep start also takes: either
-	 * the splice that follows moves this span to unswept, or we see the new
-	 * cycle and the span counts as swept. Never an unswept span on a
-	 * swept list (its stale mark bits would survive into the next cycle). */
+	 * sweep start's lock and unlock of this class comes after (and the
+	 * span, generation N - 1, is unswept for N), or we see the new cycle
+	 * and the span counts as swept. Never an unswept span on a swept list
+	 * (its stale mark bits would survive into the next cycle). */
 	s->swept_cycle = ld_seq(&tri_rt.sweep_cycle);
-	list_push(c, L_FULL, s);
+	list_push(c, K_FULL, s);
 	tri_unlock(&c->lock);
+}
+
+/* Debug builds: the side of the lists that becomes n's swept side holds
+ * only spans a lazy sweeper already swept for n (between the store of
+ * sweep_cycle and this class's lock); a span of generation n - 2 there
+ * would never be swept for n. O(list), so not in release builds. */
+static void check_generation(struct central *c, unsigned sc, uint64_t n)
+{
+#ifdef TRI_DEBUG
+	for (int k = K_PARTIAL; k <= K_FULL; k++)
+		for (struct span *s = list_of(c, k, (unsigned)(n & 1))->head; s; s = s->next)
+			if (s->swept_cycle != n)
+				tri_fatal("tricolor: internal error: sweep %llu starts with span %p (class %u, "
+					  "swept for %llu) on its swept side",
+					  (unsigned long long)n, (void *)s->base, sc, (unsigned long long)s->swept_cycle);
+#else
+	(void)c, (void)sc, (void)n;
+#endif
 }
 
 void central_sweep_start(uint64_t n)
@@ -224,9 +267,8 @@ void central_sweep_start(uint64_t n)
 	st_seq(&tri_rt.sweep_cycle, n);
 	for (unsigned i = 0; i < TRI_NUM_SPANCLASSES; i++) {
 		struct central *c = &tri_central[i];
-		tri_lock(&c->lock);
-		move_unswept(c, L_PARTIAL, n);
-		move_unswept(c, L_FULL, n);
+		central_lock(c);
+		check_generation(c, i, n);
 		tri_unlock(&c->lock);
 	}
 }

@@ -1,18 +1,30 @@
 /*
  * central.h - central span lists, one set per span class (Go's mcentral).
  *
- * Every in-use span is in exactly one place: a thread cache, or one of its
- * class's lists: `partial` (swept this sweep cycle, has free slots), `full`
- * (swept, no free slot), `unswept` (not yet swept for the current
- * sweep_cycle), or in the hands of one sweeper. Large spans use class 0.
+ * Every in-use span is in exactly one place: a thread cache, one of its
+ * class's lists, or in the hands of one sweeper. Large spans use class 0/1.
  *
- * sweep_start(N) moves the spans of partial and full not yet swept for N to
- * unswept (a walk of both lists under the class lock; a span a lazy sweeper
- * already swept for N stays); spans that threads hand back later with
- * swept_cycle < N go to unswept too.
- * A refill takes a partial span, else sweeps unswept spans itself (lazy
- * sweeping) until one has room, else asks the page heap for a new span.
+ * The lists are indexed by sweep generation (Go's mcentral spanSets): a
+ * listed span sits in partial[g] (has free slots) or full[g] (none), where
+ * g = swept_cycle & 1. With N = tri_rt.sweep_cycle:
+ *   INVARIANT (sweep generations): every listed span has swept_cycle N or
+ *   N - 1; lists [N & 1] hold the spans swept for N, lists [(N + 1) & 1]
+ *   the spans still to sweep (swept for N - 1).
+ * So sweep start for N + 1 moves nothing: once the sweep of N is complete
+ * (sweep_all, before the next cycle marks) lists [(N + 1) & 1] are empty,
+ * and storing sweep_cycle = N + 1 turns every listed span into an unswept
+ * one at once (O(1) per class: a lock and unlock that orders any thread that
+ * read the old N under the lock before it). A span handed back later keeps
+ * its parity and is unswept automatically; a span swept lazily for N + 1 is
+ * pushed on the other parity and is never swept twice.
+ * A refill takes a swept partial span, else sweeps unswept spans itself
+ * (lazy sweeping, bounded in time: LAZY_SWEEP_NS) until one has room, else
+ * asks the page heap for a new span.
  *
+ * The class lock covers only list pushes and pops (a few instructions, never
+ * a sweep, a span walk or a page-heap call): a mutator that finds it taken
+ * waits for a holder that is about to let go. The wait is recorded as a
+ * TRI_PAUSE_LOCK stall when it is longer than PAUSE_STALL_NS.
  * All list fields and swept_cycle of listed spans: the class lock.
  */
 #ifndef TRI_CENTRAL_H
@@ -26,7 +38,7 @@ struct span_list {
 
 struct central {
 	tri_lock_t lock;
-	struct span_list partial, full, unswept;
+	struct span_list partial[2], full[2]; /* index: swept_cycle & 1 */
 } __attribute__((aligned(64)));
 
 extern struct central tri_central[TRI_NUM_SPANCLASSES];
@@ -42,13 +54,15 @@ struct span *central_acquire(unsigned sc, bool white);
 void central_release(struct span *s);
 /* Register a new large span (owned by nobody: it sits in class 0's full). */
 void central_add_large(struct span *s);
-/* Start sweep cycle n: every listed span becomes unswept. */
+/* Start sweep cycle n: every listed span becomes unswept (O(1) per class). */
 void central_sweep_start(uint64_t n);
 /* Take one unswept span of class sc off its list (NULL if none). */
 struct span *central_take_unswept(unsigned sc);
 /* After sweeping a span taken with central_take_unswept. */
 void central_after_sweep(struct span *s, int result);
 void central_init(void);
+/* Take c's lock, recording the wait as a TRI_PAUSE_LOCK stall. */
+void central_lock(struct central *c);
 /* Validate central lists and free page runs (heap_check.c); aborts on a violation. */
 void heap_check(void);
 #endif

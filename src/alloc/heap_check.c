@@ -35,8 +35,8 @@ static void check_listed(struct central *c, unsigned sc, struct span *head, int 
 			bad(s, "listed on another class's list");
 		if (s->in_cache)
 			bad(s, "listed span still owned by a thread cache");
-		if (s->swept_cycle < n)
-			bad(s, "swept list holds an unswept span");
+		if (s->swept_cycle != n)
+			bad(s, "swept list holds a span of another sweep generation");
 		if (s->freeindex > s->nelems)
 			bad(s, "freeindex past nelems");
 		for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
@@ -62,10 +62,13 @@ void heap_check(void)
 	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
 		struct central *c = &tri_central[sc];
 		tri_lock(&c->lock);
-		if (c->unswept.head)
-			bad(c->unswept.head, "unswept span left after the sweep finished");
-		check_listed(c, sc, c->partial.head, 1, n);
-		check_listed(c, sc, c->full.head, 0, n);
+		/* central.h: lists [(n + 1) & 1] hold the unswept spans. */
+		if (c->partial[(n + 1) & 1].head)
+			bad(c->partial[(n + 1) & 1].head, "unswept span left after the sweep finished");
+		if (c->full[(n + 1) & 1].head)
+			bad(c->full[(n + 1) & 1].head, "unswept span left after the sweep finished");
+		check_listed(c, sc, c->partial[n & 1].head, 1, n);
+		check_listed(c, sc, c->full[n & 1].head, 0, n);
 		tri_unlock(&c->lock);
 	}
 	heap_check_free_runs();

@@ -7,11 +7,10 @@
 #include <sys/mman.h>
 
 /* Number of commits still to fail (test hook); written by tests through
- * tri_debug_fail_mmap, decremented atomically by committers. */
+ * os_mem_fail_commits (tests' tri_debug_fail_mmap), decremented atomically by committers. */
 static int fail_commits;
 
-TRI_API void tri_debug_fail_mmap(int n);
-void tri_debug_fail_mmap(int n)
+void os_mem_fail_commits(int n)
 {
 	st_seq(&fail_commits, n);
 }
@@ -52,4 +51,23 @@ void *os_alloc_meta(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+void *os_scratch_resize(void *p, size_t *cap, size_t size)
+{
+	size_t page = 4096, len = (size + page - 1) & ~(page - 1);
+	if (p && len <= *cap)
+		return p;
+	void *n = p ? mremap(p, *cap, len, MREMAP_MAYMOVE)
+		    : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (n == MAP_FAILED)
+		return NULL;
+	*cap = len;
+	return n;
+}
+
+void os_scratch_free(void *p, size_t cap)
+{
+	if (p)
+		munmap(p, cap);
 }

@@ -7,6 +7,7 @@
 #include "alloc/page_heap.h"
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
+#include "runtime/pause.h"
 #include "runtime/runtime.h"
 #include <errno.h>
 #include <string.h>
@@ -20,7 +21,11 @@ int tri_on_valgrind; /* alloc/memcheck.h */
 #define GROW_PAGES 512 /* commit the arena 4 MiB at a time */
 #define SCAVENGE_AFTER_NS 500000000ull /* see page_heap.h */
 
+/* Free runs by size. Order (page heap lock): the runs not released to the
+ * OS first, the released (scavenged) ones after them, so the scavenger's
+ * search stops at the first released run of a bucket (page_heap_scavenge). */
 static struct span *bucket[NBUCKETS];
+static struct span *bucket_tail[NBUCKETS];
 static uint64_t bucket_mask[NBUCKETS / 64]; /* bit b: bucket[b] non-empty */
 static struct span *unused_structs;
 static uint64_t free_bytes, released_bytes; /* page heap lock */
@@ -77,11 +82,23 @@ static unsigned bucket_of(size_t npages)
 static void bucket_insert(struct span *s)
 {
 	unsigned b = bucket_of(s->npages);
-	s->prev = NULL;
-	s->next = bucket[b];
-	if (bucket[b])
-		bucket[b]->prev = s;
-	bucket[b] = s;
+	if (s->scavenged) { /* at the tail */
+		s->next = NULL;
+		s->prev = bucket_tail[b];
+		if (bucket_tail[b])
+			bucket_tail[b]->next = s;
+		else
+			bucket[b] = s;
+		bucket_tail[b] = s;
+	} else { /* at the head */
+		s->prev = NULL;
+		s->next = bucket[b];
+		if (bucket[b])
+			bucket[b]->prev = s;
+		else
+			bucket_tail[b] = s;
+		bucket[b] = s;
+	}
 	bucket_mask[b / 64] |= 1ull << (b % 64);
 	free_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
 	if (s->scavenged)
@@ -98,6 +115,8 @@ static void bucket_remove(struct span *s)
 		bucket[b] = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	else
+		bucket_tail[b] = s->prev;
 	if (!bucket[b])
 		bucket_mask[b / 64] &= ~(1ull << (b % 64));
 	s->next = s->prev = NULL;
@@ -130,22 +149,22 @@ static void insert_coalesce(struct span *s)
 	struct span *p = s->base > tri_heap.base ? neighbour_free(s->base - 1) : NULL;
 	if (p) {
 		bucket_remove(p);
+		if (s->free_since_ns > p->free_since_ns)
+			p->free_since_ns = s->free_since_ns;
 		p->npages += s->npages;
 		p->needzero |= s->needzero;
 		p->scavenged &= s->scavenged;
-		if (s->free_since_ns > p->free_since_ns)
-			p->free_since_ns = s->free_since_ns;
 		struct_put(s);
 		s = p;
 	}
 	struct span *n = neighbour_free(s->base + (uintptr_t)s->npages * TRI_PAGE_SIZE);
 	if (n) {
 		bucket_remove(n);
+		if (n->free_since_ns > s->free_since_ns)
+			s->free_since_ns = n->free_since_ns;
 		s->npages += n->npages;
 		s->needzero |= n->needzero;
 		s->scavenged &= n->scavenged;
-		if (n->free_since_ns > s->free_since_ns)
-			s->free_since_ns = n->free_since_ns;
 		struct_put(n);
 	}
 	map_pages(s);
@@ -195,13 +214,26 @@ static struct span *find_fit(size_t npages)
 	return best;
 }
 
+/* The page heap lock on a path an attached thread takes: a wait is
+ * recorded as a TRI_PAUSE_LOCK stall. Critical sections are O(1) list work
+ * plus, for growth, one mmap of the next arena step; the O(heap) and
+ * syscall-heavy work (scavenging) drops the lock (page_heap_scavenge). */
+static void heap_lock(void)
+{
+	if (likely(pthread_mutex_trylock(&tri_heap.lock) == 0))
+		return;
+	uint64_t t0 = tri_now_ns();
+	pthread_mutex_lock(&tri_heap.lock);
+	pause_stall(TRI_PAUSE_LOCK, t0);
+}
+
 struct span *page_heap_alloc(size_t npages, bool *needzero)
 {
 	if (npages == 0 || npages > tri_heap.reserved >> TRI_PAGE_SHIFT) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&tri_heap.lock);
+	heap_lock();
 	struct span *s = find_fit(npages);
 	if (!s) {
 		if (grow(npages)) {
@@ -248,7 +280,7 @@ void span_publish(struct span *s)
 
 void page_heap_free(struct span *s, bool dirty)
 {
-	pthread_mutex_lock(&tri_heap.lock);
+	heap_lock();
 	st_release(&s->state, SPAN_FREE);
 	s->needzero = dirty;
 	s->scavenged = 0;
@@ -259,22 +291,72 @@ void page_heap_free(struct span *s, bool dirty)
 	pthread_mutex_unlock(&tri_heap.lock);
 }
 
+/*
+ * Scavenging, off the allocation path (the coordinator, between cycles and
+ * at its idle tick; allocators only when out of memory). One run is
+ * released per hold of the page heap lock: the lock is dropped between runs,
+ * so an allocator waits for at most one madvise, not for a walk releasing
+ * every free run (the first version). The madvise itself stays under the
+ * lock: a run taken out of the buckets while it is released (tried) made
+ * allocators that found no fit grow the arena meanwhile, and a churning
+ * program's heap grew 3x (tests/test_fork, 20 forks in 74 s instead of 10).
+ * Rate limit: one pass releases at most SCAVENGE_PASS_BYTES (plus the last
+ * whole run), and none while the resident heap is within goal + 10% (Go's
+ * scavenger target), unless `all` (memory limit, out of memory). Each
+ * madvise is a TLB shootdown on every core the process runs on; running it
+ * on the coordinator keeps the syscall off the mutators.
+ */
+#define SCAVENGE_PASS_BYTES (64ull << 20)
+
+/* An unreleased run free long enough, searching each bucket only up to its
+ * first released run (the bucket order above): a pass that drops the lock
+ * between runs and searches again does not rescan released runs (it did,
+ * O(runs) per run, and the coordinator spent the fork test in this loop). */
+static struct span *scavenge_pick(uint64_t now_ns, bool all)
+{
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		for (struct span *s = bucket[b]; s && !s->scavenged; s = s->next)
+			if (all || s->free_since_ns + SCAVENGE_AFTER_NS <= now_ns)
+				return s;
+	return NULL;
+}
+
+/* Resident heap within the target: nothing to release. */
+static bool within_retain(void)
+{
+	/* Keep goal + 10% resident; with no goal (gc_percent=off) the heap in
+	 * use + 10%. */
+	uint64_t mapped = ld_relaxed(&tri_stats.mapped_bytes);
+	uint64_t released = ld_relaxed(&tri_stats.released_bytes);
+	uint64_t goal = ld_relaxed(&tri_stats.heap_goal);
+	int64_t hl = ld_relaxed(&tri_stats.heap_live);
+	if (goal == UINT64_MAX)
+		goal = hl > 0 ? (uint64_t)hl : 0;
+	return mapped - released <= goal + goal / 10;
+}
+
 void page_heap_scavenge(uint64_t now_ns, bool all)
 {
-	pthread_mutex_lock(&tri_heap.lock);
-	for (unsigned b = 0; b < NBUCKETS; b++) {
-		for (struct span *s = bucket[b]; s; s = s->next) {
-			if (s->scavenged || (!all && s->free_since_ns + SCAVENGE_AFTER_NS > now_ns))
-				continue;
-			os_release((void *)s->base, (size_t)s->npages * TRI_PAGE_SIZE);
-			s->scavenged = 1;
-			s->needzero = 0;
-			released_bytes += (uint64_t)s->npages * TRI_PAGE_SIZE;
-			st_relaxed(&tri_stats.released_bytes, released_bytes);
-			fetch_add(&tri_stats.released_total, (uint64_t)s->npages * TRI_PAGE_SIZE);
+	uint64_t done = 0;
+	while (all || done < SCAVENGE_PASS_BYTES) {
+		if (!all && within_retain())
+			return;
+		pthread_mutex_lock(&tri_heap.lock);
+		struct span *s = scavenge_pick(now_ns, all);
+		if (!s) {
+			pthread_mutex_unlock(&tri_heap.lock);
+			return;
 		}
+		size_t bytes = (size_t)s->npages * TRI_PAGE_SIZE;
+		os_release((void *)s->base, bytes);
+		bucket_remove(s);
+		s->scavenged = 1; /* reinserted among the released runs */
+		s->needzero = 0;
+		bucket_insert(s);
+		fetch_add(&tri_stats.released_total, (uint64_t)bytes);
+		pthread_mutex_unlock(&tri_heap.lock);
+		done += bytes;
 	}
-	pthread_mutex_unlock(&tri_heap.lock);
 }
 
 void page_heap_usage(uint64_t *freeb, uint64_t *released)
@@ -301,6 +383,11 @@ void heap_check_free_runs(void)
 			size_t first = (s->base - tri_heap.base) >> TRI_PAGE_SHIFT;
 			if (tri_heap.pagemap[first] != s || tri_heap.pagemap[first + s->npages - 1] != s)
 				tri_fatal("tricolor: heap check: free run %p not in the page map", (void *)s->base);
+			if (s->scavenged && s->next && !s->next->scavenged)
+				tri_fatal("tricolor: heap check: released free run %p before an unreleased one in its bucket",
+					  (void *)s->base);
+			if (!s->next && bucket_tail[b] != s)
+				tri_fatal("tricolor: heap check: bucket %u's tail is not its last run", b);
 			struct span *n = neighbour_free(s->base + (uintptr_t)s->npages * TRI_PAGE_SIZE);
 			if (n)
 				tri_fatal("tricolor: heap check: free runs %p and %p are adjacent (not coalesced)",

@@ -8,12 +8,17 @@
  *
  * Return to the OS (scavenging), the policy: at the end of each cycle's
  * sweep (and every 100 ms from the coordinator when idle), a free run that
- * has stayed free for 500 ms is released with MADV_DONTNEED; when the mapped
- * total exceeds memory_limit every free run is released at once. Released
- * pages read back as zeros, so they need no clearing when reused. (Releasing
- * after one cycle, the first policy, made a fast allocator fault the same
- * pages back in every few milliseconds: 7% of its time in the kernel.)
- * free_since_ns: when the run became free (CLOCK_MONOTONIC ns).
+ * has stayed free for 500 ms is released with MADV_DONTNEED, at most 64 MiB
+ * per pass and only while the resident heap exceeds the heap goal + 10%
+ * (the heap in use + 10% when gc_percent=off);
+ * when the mapped total exceeds memory_limit every free run is released at
+ * once. The lock is dropped between runs (page_heap.c).
+ * Released pages read back as zeros, so they need no clearing when reused.
+ * (Releasing after one cycle, the first policy, made a fast allocator fault
+ * the same pages back in every few milliseconds: 7% of its time in the
+ * kernel.)
+ * free_since_ns: when the run became free (CLOCK_MONOTONIC ns); a merged run
+ * takes the newer time of its parts.
  */
 #ifndef TRI_PAGE_HEAP_H
 #define TRI_PAGE_HEAP_H

@@ -40,7 +40,7 @@
  *       cleared by the sweeper, which runs after marking has ended.
  *   swept_cycle: the central lock of the span's class (or the sweeper that
  *       took the span off the lists).
- *   specials, fin_bits: special_lock.
+ *   specials, fin_bits, spare, nrecords: special_lock.
  */
 #ifndef TRI_SPAN_H
 #define TRI_SPAN_H
@@ -87,6 +87,10 @@ struct span {
 	tri_lock_t special_lock;
 	struct special *specials;
 	uint64_t fin_bits[BITMAP_WORDS]; /* special_lock: object idx has a finalizer */
+	/* special_lock: this span's free special records and how many records
+	 * it owns in all (alloc/special.c); kept across reuse of the struct */
+	struct special *spare;
+	uint32_t nrecords;
 
 	/* page heap bookkeeping for free spans (page heap lock) */
 	uint64_t free_since_ns;

@@ -2,6 +2,7 @@
  * tcache.c - tri_alloc and the per-thread cache (see tcache.h).
  */
 #include "alloc/tcache.h"
+#include "runtime/heapprof.h"
 #include "runtime/preempt.h"
 #include "alloc/central.h"
 #include "alloc/memcheck.h"
@@ -112,6 +113,7 @@ static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
 	fetch_add(&tri_stats.alloc_bytes, bytes);
 	fetch_add(&tri_stats.alloc_objects, bytes / s->elemsize);
 	t->alloc[sc] = s;
+	heapprof_refill(t, bytes);
 }
 
 static void *out_of_memory(void)
@@ -131,6 +133,7 @@ static void *out_of_memory(void)
 static void sweep_large_for(size_t npages)
 {
 	size_t freed = 0;
+	uint64_t t0 = tri_now_ns();
 	for (unsigned sc = 0; sc < 2 && freed < npages; sc++) {
 		struct span *s;
 		while (freed < npages && (s = central_take_unswept(sc))) {
@@ -141,6 +144,7 @@ static void sweep_large_for(size_t npages)
 			central_after_sweep(s, r);
 		}
 	}
+	pause_stall(TRI_PAUSE_SWEEP, t0);
 }
 
 static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
@@ -150,9 +154,11 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 	size_t npages = (n + TRI_PAGE_SIZE - 1) >> TRI_PAGE_SHIFT;
 	size_t bytes = npages * TRI_PAGE_SIZE;
 	pacer_before_alloc(t, bytes);
+	heapprof_refill(t, bytes);
 	if (ld_relaxed(&tri_rt.phase) == PHASE_SWEEP)
 		sweep_large_for(npages);
 	bool needzero;
+	uint64_t t0 = tri_now_ns();
 	struct span *s = page_heap_alloc(npages, &needzero);
 	if (!s) {
 		pacer_out_of_memory(t);
@@ -174,6 +180,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)
 		memset((void *)s->base, 0, bytes);
+	pause_stall(TRI_PAUSE_HEAP, t0); /* page heap, growth, clearing */
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
 	fetch_add(&tri_stats.alloc_bytes, bytes);
 	fetch_add(&tri_stats.alloc_objects, 1);
@@ -201,7 +208,7 @@ void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
 	if (n == 0)
 		return tri_zerobase;
 	if (n > TRI_MAX_SMALL)
-		return alloc_large(t, n, noscan);
+		return heapprof_after(t, alloc_large(t, n, noscan), n);
 	unsigned sc = (size_to_class(n) << 1) | (unsigned)noscan;
 	for (;;) {
 		struct span *s = t->alloc[sc];
@@ -213,7 +220,7 @@ void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
 				sweep_check_poison(p, s->elemsize);
 				memset(p, 0, s->elemsize);
 			}
-			return p;
+			return heapprof_after(t, p, s->elemsize);
 		}
 		cache_put(t, sc);
 		pacer_before_alloc(t, (size_t)tri_class[sc >> 1].npages * TRI_PAGE_SIZE);

@@ -67,26 +67,38 @@ static bool queue_empty_locked(void)
 	return popped_seq == next_seq;
 }
 
-void cleanup_enqueue(void (*fn)(void *), void *arg)
+void cleanup_enqueue_batch(const struct cln_item *c, size_t n)
 {
+	if (!n)
+		return;
+	/* A sweeping mutator hands the callback over here: its wait for the
+	 * queue lock and the hand-off are a TRI_PAUSE_CALLBACK stall (pause.h). */
+	uint64_t t0 = tri_now_ns();
 	pthread_mutex_lock(&cln_lock);
-	if (!qtail || qtail->tail == CLN_BATCH) {
-		struct cln_batch *b = calloc(1, sizeof *b);
-		if (!b)
-			tri_fatal("tricolor: out of memory queueing a cleanup");
-		if (qtail)
-			qtail->next = b;
-		else
-			qhead = b;
-		qtail = b;
+	for (size_t i = 0; i < n; i++) {
+		if (!qtail || qtail->tail == CLN_BATCH) {
+			struct cln_batch *b = calloc(1, sizeof *b);
+			if (!b)
+				tri_fatal("tricolor: out of memory queueing a cleanup");
+			if (qtail)
+				qtail->next = b;
+			else
+				qhead = b;
+			qtail = b;
+		}
+		qtail->e[qtail->tail++] = (struct cln_entry){c[i].fn, c[i].arg, ++next_seq};
 	}
-	qtail->e[qtail->tail++] = (struct cln_entry){fn, arg, ++next_seq};
 	st_relaxed(&tri_stats.cln_queued, next_seq);
-	if (nidle)
+	/* One idle worker per queued cleanup at most; a worker that finds
+	 * more work waiting and nobody idle grows the pool itself. */
+	if (nidle > 1 && n > 1)
+		pthread_cond_broadcast(&cln_work);
+	else if (nidle)
 		pthread_cond_signal(&cln_work);
 	else if (nworkers < (unsigned)tri_rt.opt.cleanup_workers)
 		spawn_worker_locked();
 	pthread_mutex_unlock(&cln_lock);
+	pause_stall(TRI_PAUSE_CALLBACK, t0);
 }
 
 static bool pop_locked(struct cln_entry *out)
@@ -230,7 +242,7 @@ static void spawn_worker_locked(void)
 	struct cln_worker *w = calloc(1, sizeof *w);
 	if (!w)
 		return;
-	if (tri_spawn_detached(worker_main, w)) {
+	if (tri_spawn_thread(worker_main, w, "tri-clean", TRI_SPAWN_AUTO_INDEX)) {
 		free(w);
 		return; /* the existing workers will get to it */
 	}

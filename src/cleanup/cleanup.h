@@ -28,7 +28,14 @@
 #include "mark/grey_queue.h"
 #include <stdint.h>
 
-void cleanup_enqueue(void (*fn)(void *), void *arg);
+struct cln_item {
+	void (*fn)(void *);
+	void *arg;
+};
+
+/* Queue n cleanups at once (one lock round trip; the sweeper batches a
+ * span's dead objects' cleanups). */
+void cleanup_enqueue_batch(const struct cln_item *c, size_t n);
 void cleanup_mark_roots(struct gcwork *w);
 void cleanup_visit_queued(void (*visit)(uintptr_t p, void *ctx), void *ctx);
 uint64_t cleanup_queued_seq(void);

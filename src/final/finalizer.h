@@ -6,7 +6,8 @@
  * it and queues (object, fn) here; one dedicated attached thread, started on
  * first use, runs the queue in order, one finalizer at a time.
  *
- * Data: a FIFO of entries in batches, under fin_lock. Counters queued and
+ * Data: a FIFO of entries in batches, under fin_lock; the finalizer thread
+ * takes up to 64 at a time. Counters queued and
  * executed (fin_lock; mirrored to tri_stats). While an entry is queued its
  * object is a root (finalizer_mark_roots); the finalizer thread takes an
  * entry only while not in a blocking region and shades it if its barrier is
@@ -14,7 +15,9 @@
  *
  * Invariants: a finalizer runs at most once per registration (the special is
  * removed when it is queued), on an object the collector found unreachable,
- * never concurrently with another finalizer. No guarantee that queued
+ * never concurrently with another finalizer.
+ * (The thread may hold a taken batch: those entries are then roots on its
+ * stack; see run_batch.) No guarantee that queued
  * finalizers run before the process exits (as in Go).
  */
 #ifndef TRI_FINALIZER_H
@@ -22,7 +25,14 @@
 #include "mark/grey_queue.h"
 #include <stdint.h>
 
-void finalizer_enqueue(void *obj, void (*fn)(void *));
+struct fin_entry {
+	void *obj;
+	void (*fn)(void *);
+};
+
+/* Queue n finalizers at once (one lock round trip; the sweeper batches a
+ * span's dead finalizer objects). */
+void finalizer_enqueue_batch(const struct fin_entry *e, size_t n);
 void finalizer_mark_roots(struct gcwork *w);
 void finalizer_visit_queued(void (*visit)(uintptr_t p, void *ctx), void *ctx);
 /* End of cycle n: debug=checkfinalizers report. Coordinator. */

@@ -115,16 +115,26 @@ void *tri_memmove(void *dst, const void *src, size_t n)
 			}
 		}
 	}
-	if (d < s || d >= (void **)s + words) {
+	/* memmove semantics for every overlap: each byte is read before any
+	 * store could overwrite it. Copying upwards (dst <= src, or no
+	 * overlap), the words go first and the byte tail (the highest bytes)
+	 * last; copying downwards (src < dst overlapping), the tail goes first,
+	 * then the words from the top. The tail after a downward word copy read
+	 * source bytes the words had already overwritten (issue 14, case 3). */
+	size_t tail = n % sizeof(void *);
+	char *dt = (char *)dst + n - tail;
+	const char *stl = (const char *)src + n - tail;
+	if ((uintptr_t)dst <= (uintptr_t)src || (uintptr_t)dst >= (uintptr_t)src + n) {
 		for (size_t i = 0; i < words; i++)
 			st_relaxed(&d[i], ld_relaxed(&s[i]));
+		if (tail)
+			memmove(dt, stl, tail);
 	} else {
+		if (tail)
+			memmove(dt, stl, tail);
 		for (size_t i = words; i-- > 0;)
 			st_relaxed(&d[i], ld_relaxed(&s[i]));
 	}
-	size_t tail = n % sizeof(void *);
-	if (tail)
-		memmove((char *)dst + n - tail, (const char *)src + n - tail, tail);
 	return dst;
 }
 

@@ -1,19 +1,33 @@
 /*
  * checkmark.c - the checkmark verification (see checkmark.h).
+ *
+ * Invariant: nothing here calls malloc (or anything that may: stdio is used
+ * only after world_start, or to abort). The world is stopped while it runs,
+ * and a parked mutator may be inside malloc holding its arena lock (it was
+ * stopped by the preemption signal inside the C library): a malloc here
+ * would wait for it forever. Scratch memory is mmap'd (alloc/os_mem.h).
  */
 #include "mark/checkmark.h"
 #include "alloc/memcheck.h"
+#include "alloc/os_mem.h"
 #include "alloc/special.h"
 #include "cleanup/cleanup.h"
 #include "final/finalizer.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
 #include <stdlib.h>
 
+/* Coordinator only, while the world is stopped. Both arrays are mmap'd
+ * (alloc/os_mem.h scratch), never malloc'd: a parked mutator may hold a
+ * malloc arena lock (issue 14 case 4). The mark stack keeps its mapping
+ * from cycle to cycle; the bitmap is mapped per run (zeroed) and unmapped. */
 struct cm {
 	uint64_t *bits;   /* BITMAP_WORDS per span struct */
+	size_t bits_cap;  /* bytes mapped */
 	uintptr_t *stack; /* explicit mark stack */
+	size_t stack_cap; /* bytes mapped */
 	size_t n, cap;
 	uint64_t cycle;
 	uint64_t reached;
@@ -24,10 +38,12 @@ static struct cm cm;
 static void cm_push(uintptr_t obj)
 {
 	if (cm.n == cm.cap) {
-		cm.cap = cm.cap ? cm.cap * 2 : 4096;
-		cm.stack = realloc(cm.stack, cm.cap * sizeof *cm.stack);
-		if (!cm.stack)
+		size_t ncap = cm.cap ? cm.cap * 2 : 4096;
+		uintptr_t *n = os_scratch_resize(cm.stack, &cm.stack_cap, ncap * sizeof *n);
+		if (!n)
 			tri_fatal("tricolor: checkmark: out of memory");
+		cm.stack = n;
+		cm.cap = ncap;
 	}
 	cm.stack[cm.n++] = obj;
 }
@@ -103,13 +119,15 @@ void checkmark_run(void)
 	world_stop();
 	cm.cycle = ld_relaxed(&tri_rt.cycle);
 	uint32_t hwm = ld_acquire(&tri_heap.span_hwm);
-	cm.bits = calloc((size_t)hwm * BITMAP_WORDS, sizeof(uint64_t));
+	cm.bits_cap = 0;
+	cm.bits = os_scratch_resize(NULL, &cm.bits_cap, ((size_t)hwm * BITMAP_WORDS + 1) * sizeof(uint64_t));
 	if (!cm.bits)
 		tri_fatal("tricolor: checkmark: out of memory");
 	cm.n = 0;
 	cm.reached = 0;
 
 	roots_visit(root_visit, NULL);
+	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
 	finalizer_visit_queued(queued_visit, NULL);
 	cleanup_visit_queued(queued_visit, NULL);
@@ -121,6 +139,8 @@ void checkmark_run(void)
 			continue;
 		cm_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), "a thread's registers", true);
 		cm_range(t->blocking_sp, t->stack_hi, "a thread's stack", true);
+		for (uint32_t i = 0; i < t->ntls; i++)
+			cm_range(t->tls[i].lo, t->tls[i].hi, "a thread's TLS", true);
 	}
 	tsan_release(&tri_rcu_sync_token);
 	rcu_read_unlock();
@@ -129,7 +149,7 @@ void checkmark_run(void)
 		struct span *s = span_of(obj);
 		cm_range(obj, obj + s->elemsize, "a heap object", false);
 	}
-	free(cm.bits);
+	os_scratch_free(cm.bits, cm.bits_cap);
 	cm.bits = NULL;
 	world_start();
 	uint64_t len = tri_now_ns() - t0;

@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 struct grey_queue tri_grey = {
@@ -63,15 +64,53 @@ void gcwork_init(struct gcwork *w, bool worker)
 	w->scanned_objects = 0;
 }
 
+/* Queue b and wake one idle marker: a sleeping worker, else a coordinator
+ * waiting in grey_queue_wait (it waits for a block or for busy == 0, and a
+ * block is the first). */
 static void publish_locked(struct gcwork *w, struct wblock *b)
 {
 	b->next = tri_grey.full;
 	tri_grey.full = b;
-	tri_grey.nfull++;
+	st_relaxed(&tri_grey.nfull, tri_grey.nfull + 1);
 	if (!w->worker)
 		st_seq(&tri_grey.dirty, 1);
 	if (tri_grey.sleeping)
 		pthread_cond_signal(&tri_grey.work);
+	else if (tri_grey.idle_waiters)
+		pthread_cond_signal(&tri_grey.idle);
+}
+
+void gcwork_share(struct gcwork *w)
+{
+	struct wblock *b = w->cur;
+	if (!b || b->n < 2 || ld_relaxed(&tri_grey.nfull) ||
+	    !(ld_relaxed(&tri_grey.sleeping) | ld_relaxed(&tri_grey.idle_waiters)))
+		return;
+	pthread_mutex_lock(&tri_grey.lock);
+	if (!tri_grey.full && (tri_grey.sleeping || tri_grey.idle_waiters)) {
+		struct wblock *nb = block_get_locked();
+		uint32_t half = b->n / 2;
+		memcpy(nb->obj, b->obj, half * sizeof b->obj[0]);
+		memmove(b->obj, b->obj + half, (b->n - half) * sizeof b->obj[0]);
+		nb->n = half;
+		b->n -= half;
+		tri_grey.shares++;
+		publish_locked(w, nb);
+	}
+	pthread_mutex_unlock(&tri_grey.lock);
+}
+
+bool grey_queue_wait(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	while (!tri_grey.full && tri_grey.busy > 0) {
+		st_relaxed(&tri_grey.idle_waiters, tri_grey.idle_waiters + 1);
+		pthread_cond_wait(&tri_grey.idle, &tri_grey.lock);
+		st_relaxed(&tri_grey.idle_waiters, tri_grey.idle_waiters - 1);
+	}
+	bool idle = !tri_grey.full && tri_grey.busy == 0;
+	pthread_mutex_unlock(&tri_grey.lock);
+	return idle;
 }
 
 void gcwork_push(struct gcwork *w, uintptr_t obj)
@@ -111,7 +150,7 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 	if (tri_grey.full) {
 		struct wblock *f = tri_grey.full;
 		tri_grey.full = f->next;
-		tri_grey.nfull--;
+		st_relaxed(&tri_grey.nfull, tri_grey.nfull - 1);
 		if (b) {
 			b->next = tri_grey.empty;
 			tri_grey.empty = b;
@@ -132,6 +171,11 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 
 void gcwork_release(struct gcwork *w)
 {
+	/* Nothing to hand over or account (a barrier flush or a finalizer
+	 * registration that marked nothing new): no lock. w is private to the
+	 * caller, so this reads only its own fields. */
+	if (!w->cur && !w->busy && !(!w->worker && w->produced))
+		return;
 	pthread_mutex_lock(&tri_grey.lock);
 	if (!w->worker && w->produced) {
 		st_seq(&tri_grey.dirty, 1);
@@ -186,7 +230,7 @@ void grey_queue_reset(void)
 		b->next = tri_grey.empty;
 		tri_grey.empty = b;
 	}
-	tri_grey.nfull = 0;
+	st_relaxed(&tri_grey.nfull, 0);
 	pthread_mutex_unlock(&tri_grey.lock);
 }
 
@@ -200,15 +244,29 @@ bool grey_queue_idle_reset_dirty(void)
 	return idle;
 }
 
-static int gate_inside; /* markers inside the gate (seq_cst) */
+/* gate_inside: markers inside the gate; gate_closing: the coordinator is
+ * deciding whether marking is over (mark_gate_try_close). Both seq_cst:
+ * gate_inside is changed by every marker, gate_closing written only by the
+ * coordinator. See the protocol in grey_queue.h. */
+static int gate_inside;
+static int gate_closing;
 
 bool mark_gate_enter(void)
 {
-	fetch_add_seq(&gate_inside, 1);
-	if (ld_seq(&tri_rt.phase) == PHASE_MARK)
-		return true;
-	fetch_add_seq(&gate_inside, -1);
-	return false;
+	for (;;) {
+		fetch_add_seq(&gate_inside, 1);
+		if (!ld_seq(&gate_closing)) {
+			if (ld_seq(&tri_rt.phase) == PHASE_MARK)
+				return true;
+			fetch_add_seq(&gate_inside, -1);
+			return false;
+		}
+		/* The coordinator is deciding: wait for its verdict (a few
+		 * microseconds unless it is descheduled), then look again. */
+		fetch_add_seq(&gate_inside, -1);
+		while (ld_seq(&gate_closing))
+			sched_yield();
+	}
 }
 
 void mark_gate_exit(void)
@@ -216,11 +274,19 @@ void mark_gate_exit(void)
 	fetch_add_seq(&gate_inside, -1);
 }
 
-/* Dekker with seq_cst: a marker that incremented before our phase store is
- * waited for; one that increments after it sees MARK_DONE and backs out. */
-void mark_gate_close(void)
+/* Dekker with seq_cst: a marker that incremented before our store of
+ * gate_closing is waited for; one that increments after it sees the flag
+ * and waits for the verdict. The verdict is taken with nobody inside, so
+ * it sees every mark a gate user made (each sets `dirty` before it leaves)
+ * and no shade is dropped while it is pending. */
+bool mark_gate_try_close(void)
 {
-	st_seq(&tri_rt.phase, PHASE_MARK_DONE);
+	st_seq(&gate_closing, 1);
 	while (ld_seq(&gate_inside))
 		sched_yield();
+	bool done = !ld_seq(&tri_grey.dirty) && grey_queue_idle();
+	if (done)
+		st_seq(&tri_rt.phase, PHASE_MARK_DONE); /* before the flag drops */
+	st_seq(&gate_closing, 0);
+	return done;
 }

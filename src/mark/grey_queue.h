@@ -16,7 +16,21 @@
  *
  * Shared fields (struct grey_queue), all under `lock`: full, nfull, empty,
  * busy, dirty (also read/cleared with seq_cst by the coordinator),
- * sleeping; cond `work` wakes idle workers, `idle` wakes the coordinator.
+ * sleeping, idle_waiters; cond `work` wakes idle workers, `idle` wakes the
+ * coordinator. nfull, sleeping and idle_waiters are written with relaxed
+ * atomic stores (under the lock) so that a marker may read them without the
+ * lock as a hint for work sharing (gcwork_share); no decision that matters
+ * for correctness is taken on such an unlocked read.
+ *
+ * Work sharing: a marker scans its own block depth first (LIFO) and would
+ * publish only when the block overflows, which on a tree never happens, so
+ * a second marker would starve. Every SHARE_CHECK items a draining marker
+ * looks (unlocked) for an idle marker and an empty global list; when both
+ * hold it moves the older half of its block (the bottom of its DFS stack:
+ * the biggest subtrees) to the global list under the lock. The grey objects
+ * move from one place the termination check sees (a busy marker's block) to
+ * another (the global list) inside one critical section, so the accounting
+ * above is unchanged.
  */
 #ifndef TRI_GREY_QUEUE_H
 #define TRI_GREY_QUEUE_H
@@ -57,7 +71,9 @@ struct grey_queue {
 	struct wblock *empty;
 	int busy;
 	int dirty;
-	int sleeping;
+	int sleeping;	  /* workers waiting on `work` */
+	int idle_waiters; /* coordinators waiting on `idle` (grey_queue_wait) */
+	uint64_t shares;  /* blocks split off by gcwork_share (tests, profiles) */
 };
 
 extern struct grey_queue tri_grey;
@@ -67,6 +83,14 @@ void gcwork_init(struct gcwork *w, bool worker);
 void gcwork_push(struct gcwork *w, uintptr_t obj);
 /* Next item; false when no work is left anywhere (the worker is then idle). */
 bool gcwork_pop(struct gcwork *w, uintptr_t *obj);
+/* Items a draining marker scans between two looks for an idle marker. */
+#define SHARE_CHECK 64
+/* If another marker is idle and no full block is queued, move the older half
+ * of w's block to the global list (see work sharing above). */
+void gcwork_share(struct gcwork *w);
+/* Coordinator: sleep until a full block is queued or no marker is busy;
+ * returns true in the second case (no grey object: the queue is idle). */
+bool grey_queue_wait(void);
 /* Hand all local work to the global list and stop counting as busy. */
 void gcwork_release(struct gcwork *w);
 /* Add scan counters to the global stats (and release). */
@@ -83,15 +107,33 @@ bool grey_queue_idle_reset_dirty(void);
 
 /*
  * The mark gate. Mutators mark outside handshakes in a few places (a full
- * barrier buffer, tri_set_finalizer during marking, tri_add_cleanup). Each
- * such marker enters the gate, checks that marking is still on, marks, and
- * leaves. The coordinator closes the gate at termination: it sets phase to
- * MARK_DONE and waits until nobody is inside, so no mark bit is ever set
- * after marking ended - in particular never in a span that a lazy sweeper
- * has already swept, where a stale bit would make the object look marked in
- * the next cycle and hide its children (a use-after-free).
+ * barrier buffer, tri_set_finalizer during marking, tri_add_cleanup, a
+ * range registered with tri_add_roots, a thread attaching after the
+ * stack-scan handshake). Each such marker enters the gate, checks that
+ * marking is still on, marks (setting `dirty` through its gcwork), and
+ * leaves. The coordinator ends marking with mark_gate_try_close, in two
+ * steps: it raises gate_closing and waits until nobody is inside (markers
+ * arriving meanwhile wait for the verdict instead of marking or backing
+ * out); then, with nobody inside, it decides. If no marker marked anything
+ * since the termination instant (dirty clear, queue idle), marking is over:
+ * phase = MARK_DONE, and from then on every marker backs out, which is safe
+ * because every object a mutator can reach is marked (the termination proof
+ * in runtime/cycle.c). Otherwise a late marker (a root range or an attaching
+ * thread's stack, scanned after round B) greyed something: the gate opens
+ * again and termination runs another round, so its grey objects are scanned
+ * with the barrier still feeding the marker. Dropping shades while a late
+ * marker's grey objects are still unscanned would lose objects a mutator
+ * loads from them and then unlinks (a deletion shade dropped), which a
+ * drain after the close could not recover.
+ * So no mark bit is ever set after marking ended - in particular never in a
+ * span that a lazy sweeper has already swept, where a stale bit would make
+ * the object look marked in the next cycle and hide its children (a
+ * use-after-free).
  */
 bool mark_gate_enter(void);
 void mark_gate_exit(void);
-void mark_gate_close(void);
+/* Coordinator, after a clean round B: true if marking is over (phase is
+ * then MARK_DONE and the gate closed for good this cycle); false if a late
+ * marker produced work (the gate is open again: run more rounds). */
+bool mark_gate_try_close(void);
 #endif

@@ -1,5 +1,37 @@
 /*
  * roots.c - registered root ranges (see roots.h).
+ *
+ * Data: the array of ranges, under roots_lock (writers: tri_add_roots and
+ * tri_remove_roots on any mutator; readers: the coordinator's root scan and
+ * the checkmark, which hold the lock while they scan).
+ *
+ * Invariants (docs/design.md section 20, issue 14 case 1):
+ *  - A range registered while a cycle marks (phase == MARK) is scanned by
+ *    tri_add_roots itself, through the mark gate, after it is in the list.
+ *    The coordinator scans the list once per cycle (step 3); a range added
+ *    after that scan would otherwise not be looked at before the next cycle,
+ *    and an object whose only pointer it holds (stored before registration,
+ *    so no barrier saw it) would be freed. Either the coordinator's scan
+ *    sees the range (it took roots_lock after our unlock) or we see
+ *    phase == MARK: the phase is stored (seq_cst) before the coordinator
+ *    takes the lock, and we read it (seq_cst) after our unlock. A range
+ *    registered once marking is over (MARK_DONE, SWEEP) is not scanned: that
+ *    cycle already decided, and an object held only in memory the collector
+ *    could not see when it decided is garbage to it (section 19, invisible
+ *    memory); the registration counts from the next cycle.
+ *  - tri_remove_roots needs no shade, during marking or not: a range is
+ *    removed whole, like a heap object that becomes unreachable, not like a
+ *    slot overwritten in a reachable object. If the removal precedes the
+ *    coordinator's root scan, nothing is black that could have received a
+ *    pointer from the range without the barrier (a tri_store into a black
+ *    object shades the new value), and every stack is scanned after the
+ *    root scan, so a pointer the program moved from the range to a stack or
+ *    to the heap is found there. If it follows the root scan (or the
+ *    registration's own scan), the range's referents are already grey.
+ *    The lock keeps a range from being removed (and unmapped) under the
+ *    coordinator's scan; the scan in tri_add_roots runs outside the lock,
+ *    on a range its caller owns (removing a range while another thread is
+ *    still registering it is the program's race).
  */
 #include "mark/roots.h"
 #include "runtime/preempt.h"
@@ -34,6 +66,15 @@ void tri_add_roots(void *start, void *end)
 	ranges[nranges].hi = (uintptr_t)end;
 	nranges++;
 	pthread_mutex_unlock(&roots_lock);
+	/* Registered during marking: the root scan may be behind us (see the
+	 * invariants above). */
+	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
+		struct gcwork w;
+		gcwork_init(&w, false);
+		scan_range((uintptr_t)start, (uintptr_t)end, &w);
+		gcwork_dispose(&w);
+		mark_gate_exit();
+	}
 }
 
 void tri_remove_roots(void *start, void *end)

@@ -62,20 +62,64 @@ void scan_object_referents(uintptr_t obj, struct gcwork *w)
 	scan_range(base, base + s->elemsize, w);
 }
 
+/*
+ * The prefetch ring. A popped item is not scanned at once: its first cache
+ * line is prefetched and the item waits in a small FIFO while the
+ * PREFETCH_RING - 1 items popped before it are scanned, so the load of its
+ * words no longer stalls the marker (scanning a heap larger than the caches
+ * is bound by those misses: 77% of scan_range's samples were the first load
+ * of an object's word). bdwgc's GC_mark_from and Go's gcDrain prefetch the
+ * same way.
+ *
+ * Invariant (termination, grey_queue.h): an item in the ring is grey and
+ * held by this marker, which stays counted busy while it holds any. So the
+ * marker takes work from the global list (gcwork_pop, the only call that
+ * can leave busy) only when both its block and its ring are empty, and on
+ * the budget exit it pushes the ring back into its block before releasing
+ * it. Nothing stays in the ring after mark_drain returns.
+ */
+#define PREFETCH_RING 16 /* a power of two */
+
 size_t mark_drain(struct gcwork *w, size_t budget)
 {
+	uintptr_t ring[PREFETCH_RING];
+	unsigned head = 0, held = 0, tick = 0;
 	size_t done = 0;
-	uintptr_t item;
-	while (gcwork_pop(w, &item)) {
+	for (;;) {
+		struct wblock *b = w->cur;
+		uintptr_t item;
+		if (likely(b && b->n)) {
+			item = b->obj[--b->n];
+		} else if (held) {
+			goto scan_oldest;
+		} else if (!gcwork_pop(w, &item)) {
+			break;
+		}
+		__builtin_prefetch((const void *)item);
+		ring[(head + held++) & (PREFETCH_RING - 1)] = item;
+		if (held < PREFETCH_RING)
+			continue;
+	scan_oldest:
+		item = ring[head];
+		head = (head + 1) & (PREFETCH_RING - 1);
+		held--;
 		done += scan_item(item, w);
 		if (w->scanned_bytes - w->published >= (64u << 10)) {
 			fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
 			w->published = w->scanned_bytes;
 		}
+		if (unlikely(++tick % SHARE_CHECK == 0))
+			gcwork_share(w);
 		if (budget && done >= budget) {
+			while (held) {
+				gcwork_push(w, ring[head]);
+				head = (head + 1) & (PREFETCH_RING - 1);
+				held--;
+			}
 			gcwork_release(w);
 			break;
 		}
 	}
+	tri_assert(held == 0);
 	return done;
 }

@@ -3,20 +3,22 @@
  */
 #include "mark/workers.h"
 #include "mark/scan.h"
+#include "runtime/gccpu.h"
 #include "runtime/runtime.h"
 #include "runtime/probes.h"
 
 static void *worker_main(void *arg)
 {
 	(void)arg;
+	gccpu_register_self();
 	struct gcwork w;
 	gcwork_init(&w, true);
 	pthread_mutex_lock(&tri_grey.lock);
 	for (;;) {
 		while (!(ld_seq(&tri_rt.mark_enabled) && tri_grey.full)) {
-			tri_grey.sleeping++;
+			st_relaxed(&tri_grey.sleeping, tri_grey.sleeping + 1);
 			pthread_cond_wait(&tri_grey.work, &tri_grey.lock);
-			tri_grey.sleeping--;
+			st_relaxed(&tri_grey.sleeping, tri_grey.sleeping - 1);
 		}
 		pthread_mutex_unlock(&tri_grey.lock);
 		mark_drain(&w, 0);
@@ -29,7 +31,7 @@ static void *worker_main(void *arg)
 int mark_workers_start(int n)
 {
 	for (int i = 0; i < n; i++) {
-		int r = tri_spawn_detached(worker_main, NULL);
+		int r = tri_spawn_thread(worker_main, NULL, "tri-mark", i);
 		if (r)
 			return r;
 	}

@@ -25,7 +25,10 @@
  *     object (queue empty, markers idle, and every buffered shade was of an
  *     already-marked object, else round B would have marked it and set
  *     dirty); stacks are black and new objects black: marking is complete.
- *  6. mark_enabled = 0, phase = MARK_DONE, and the mark gate is drained:
+ *  6. The mark gate closes (mark_gate_try_close: phase = MARK_DONE once
+ *     nobody inside marked anything since I; a late root scan - a range
+ *     registered or a thread attached after round B - sends the loop back
+ *     for another round instead), then mark_enabled = 0:
  *     no mark bit is set after this point (later barrier flushes are
  *     dropped; they can only name marked objects). debug=checkmark verifies
  *     the mark here, with the world stopped.
@@ -46,8 +49,12 @@
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/roots.h"
+#include "mark/data_roots.h"
 #include "mark/scan.h"
 #include "mark/workers.h"
+#include "runtime/external.h"
+#include "runtime/gccpu.h"
+#include "runtime/gctrace.h"
 #include "runtime/handshake.h"
 #include "runtime/pacer.h"
 #include "runtime/probes.h"
@@ -74,12 +81,7 @@ static void drain_until_idle(struct gcwork *w)
 {
 	for (;;) {
 		mark_drain(w, 0);
-		pthread_mutex_lock(&tri_grey.lock);
-		while (!tri_grey.full && tri_grey.busy > 0)
-			pthread_cond_wait(&tri_grey.idle, &tri_grey.lock);
-		bool idle = !tri_grey.full && tri_grey.busy == 0;
-		pthread_mutex_unlock(&tri_grey.lock);
-		if (idle)
+		if (grey_queue_wait())
 			return;
 	}
 }
@@ -91,17 +93,11 @@ static void broadcast_progress(void)
 	pthread_mutex_unlock(&tri_rt.cycle_lock);
 }
 
-static double ms(uint64_t ns)
-{
-	return (double)ns / 1e6;
-}
-
 static void run_cycle(uint64_t n, bool forced)
 {
 	uint64_t t0 = tri_now_ns();
-	int64_t heap_before = ld_relaxed(&tri_stats.heap_live);
-	uint64_t pause_max_before = ld_relaxed(&tri_stats.pause_max_ns);
-	uint64_t hs_before = ld_relaxed(&tri_stats.handshakes);
+	struct gctrace_cycle gt;
+	gctrace_begin(&gt, n, forced, t0);
 	TRI_PROBE2(cycle__start, n, forced);
 
 	st_seq(&tri_rt.cycle, n);
@@ -115,6 +111,7 @@ static void run_cycle(uint64_t n, bool forced)
 	fence_seq();
 	handshake(HS_BARRIER_ON);
 	uint64_t t_barrier = tri_now_ns();
+	gctrace_at(&gt, GT_BARRIER, t_barrier);
 	st_seq(&tri_rt.mark_enabled, 1);
 	mark_workers_wake();
 
@@ -122,6 +119,7 @@ static void run_cycle(uint64_t n, bool forced)
 	struct gcwork roots;
 	gcwork_init(&roots, false);
 	roots_scan(&roots);
+	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
 	finalizer_mark_roots(&roots);
 	cleanup_mark_roots(&roots);
@@ -144,17 +142,18 @@ static void run_cycle(uint64_t n, bool forced)
 		if (!grey_queue_idle_reset_dirty())
 			continue; /* new work arrived since the drain */
 		handshake(HS_FLUSH);
-		if (!ld_seq(&tri_grey.dirty) && grey_queue_idle())
-			break;
+		if (!ld_seq(&tri_grey.dirty) && grey_queue_idle() && mark_gate_try_close())
+			break; /* 6: phase is MARK_DONE, the gate closed */
 	}
 	gcwork_dispose(&cw);
 	fetch_add(&tri_stats.termination_rounds, rounds);
 	int64_t heap_marked_at = ld_relaxed(&tri_stats.heap_live);
 	uint64_t t_mark = tri_now_ns();
+	gctrace_at(&gt, GT_MARK, t_mark);
 
-	/* 6. Marking is over. */
+	/* 6. Marking is over: the gate closed in the loop above (a late root
+	 * scan reopens it for another round instead, mark/grey_queue.h). */
 	st_seq(&tri_rt.mark_enabled, 0);
-	mark_gate_close();
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
@@ -169,6 +168,7 @@ static void run_cycle(uint64_t n, bool forced)
 	__atomic_store_n(&tri_barrier_enabled_, 0, __ATOMIC_SEQ_CST);
 	st_seq(&tri_rt.mark_black, 0);
 	uint64_t t_hs3 = tri_now_ns();
+	gctrace_at(&gt, GT_SWEEP_HS, t_hs3);
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();
@@ -205,22 +205,10 @@ static void run_cycle(uint64_t n, bool forced)
 	TRI_PROBE2(cycle__end, n, live);
 	finalizer_cycle_report(n);
 
-	if (tri_rt.opt.gctrace) {
-		uint64_t pmax = ld_relaxed(&tri_stats.pause_max_ns);
-		uint64_t nthreads = ld_relaxed(&tri_stats.threads_attached);
-		fprintf(stderr,
-			"gc %llu @%.3fs%s: %.3f+%.3f+%.3f+%.3f ms clock (barrier+mark+sweep-handshake+sweep), "
-			"%.1f->%.1f->%.1f MB, %.1f MB goal, %llu termination rounds, %llu handshakes, "
-			"max pause %.1f us%s, %d workers, %llu threads\n",
-			(unsigned long long)n, (double)(t0 - tri_rt.start_ns) / 1e9, forced ? " (forced)" : "",
-			ms(t_barrier - t0), ms(t_mark - t_barrier), ms(t_hs3 - t_mark), ms(t_end - t_hs3),
-			(double)heap_before / 1048576.0, (double)heap_marked_at / 1048576.0,
-			(double)live / 1048576.0, (double)ld_relaxed(&tri_stats.heap_goal) / 1048576.0,
-			(unsigned long long)rounds,
-			(unsigned long long)(ld_relaxed(&tri_stats.handshakes) - hs_before),
-			(double)pmax / 1e3, pmax > pause_max_before ? " (new max)" : "",
-			tri_rt.opt.mark_workers, (unsigned long long)nthreads);
-	}
+	gt.rounds = rounds;
+	gt.heap1 = heap_marked_at;
+	gt.heap2 = live;
+	gctrace_end(&gt, t_end);
 }
 
 static bool auto_cycle_due(void)
@@ -229,13 +217,15 @@ static bool auto_cycle_due(void)
 		return false;
 	st_seq(&tri_rt.trigger_pending, 0);
 	int64_t live = ld_relaxed(&tri_stats.heap_live);
-	return live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger);
+	return (live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger)) ||
+	       external_cycle_due(); /* a resource counter asked (external.c) */
 }
 
 static void *coordinator_main(void *arg)
 {
 	(void)arg;
 	rcu_register_thread();
+	gccpu_register_self();
 	for (;;) {
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		bool forced, automatic;
@@ -283,7 +273,7 @@ void cycle_after_fork_child(void)
 
 int cycle_init(void)
 {
-	return tri_spawn_detached(coordinator_main, NULL);
+	return tri_spawn_thread(coordinator_main, NULL, "tri-coord", -1);
 }
 
 void tri_collect(void)

@@ -8,6 +8,7 @@
 #include "runtime/runtime.h"
 #include "runtime/preempt.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,11 @@ void tri_warn(const char *fmt, ...)
 struct spawn_start {
 	void *(*fn)(void *);
 	void *arg;
+	char name[16];
 };
+
+/* Monotonic per-process counter for thread names without their own index. */
+static unsigned spawn_seq;
 
 /* The runtime's threads run tricolor code: never preempted, except inside
  * the user callbacks they run (preemptible_call). */
@@ -57,16 +62,26 @@ static void *spawn_main(void *p)
 	struct spawn_start st = *(struct spawn_start *)p;
 	free(p);
 	tri_nopreempt = 1;
+	if (st.name[0])
+		(void)pthread_setname_np(pthread_self(), st.name);
 	return st.fn(st.arg);
 }
 
-int tri_spawn_detached(void *(*fn)(void *), void *arg)
+int tri_spawn_thread(void *(*fn)(void *), void *arg, const char *name, int index)
 {
-	struct spawn_start *st = malloc(sizeof *st);
+	struct spawn_start *st = calloc(1, sizeof *st);
 	if (!st)
 		return ENOMEM;
 	st->fn = fn;
 	st->arg = arg;
+	if (name) {
+		if (index == TRI_SPAWN_AUTO_INDEX)
+			index = (int)fetch_add(&spawn_seq, 1);
+		if (index >= 0)
+			snprintf(st->name, sizeof st->name, "%s-%d", name, index);
+		else
+			snprintf(st->name, sizeof st->name, "%s", name);
+	}
 	pthread_t tid;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -76,6 +91,11 @@ int tri_spawn_detached(void *(*fn)(void *), void *arg)
 	if (r)
 		free(st);
 	return r;
+}
+
+int tri_spawn_detached(void *(*fn)(void *), void *arg)
+{
+	return tri_spawn_thread(fn, arg, NULL, -1);
 }
 
 int tri_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t deadline_ns)

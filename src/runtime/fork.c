@@ -2,7 +2,7 @@
  * fork.c - fork() while the collector runs (pthread_atfork handlers).
  *
  * prepare: the forking thread enters a blocking region (so a cycle in
- *   progress can finish without it), stops new cycles (tri_rt.forking),
+ *   progress can finish without it) unless it is in one already, stops new cycles (tri_rt.forking),
  *   waits until no cycle is running, then takes every lock of the runtime in
  *   one fixed order: cycle, registry, callback queues, roots, pauses, grey
  *   queue, page heap, central lists, span specials. With the collector idle
@@ -37,7 +37,13 @@ void roots_fork_unlock(void);
 void pause_fork_lock(void);
 void pause_fork_unlock(void);
 
-static int fork_attached; /* the forking thread was attached (only it runs) */
+/* prepare put the forking thread into a blocking region, and parent/child
+ * take it out again. Only when it was attached and RUNNING: fork inside a
+ * blocking region is allowed (fork, or a helper that forks and waits, is a
+ * blocking call), and that region belongs to the program, which leaves it
+ * itself (issue 14 case 6). Written by prepare, read by parent/child, all
+ * on the forking thread. */
+static int fork_entered;
 
 /*
  * The per-span-class and per-span locks, of which lock_all holds hundreds at
@@ -132,8 +138,8 @@ static void prepare(void)
 {
 	if (!ld_acquire(&tri_rt.initialized))
 		return;
-	fork_attached = tri_thread_is_attached();
-	if (fork_attached)
+	fork_entered = tri_thread_is_attached() && ld_relaxed(&tri_self->state) == TS_RUNNING;
+	if (fork_entered)
 		tri_blocking_enter();
 	pthread_mutex_lock(&tri_rt.cycle_lock);
 	tri_rt.forking = 1;
@@ -152,7 +158,7 @@ static void parent(void)
 	tri_rt.forking = 0;
 	pthread_cond_broadcast(&tri_rt.cycle_cond);
 	pthread_mutex_unlock(&tri_rt.cycle_lock);
-	if (fork_attached)
+	if (fork_entered)
 		tri_blocking_leave();
 }
 
@@ -195,7 +201,7 @@ static void child(void)
 	finalizer_after_fork_child();
 	cleanup_after_fork_child();
 	cycle_after_fork_child();
-	if (fork_attached)
+	if (fork_entered)
 		tri_blocking_leave();
 }
 

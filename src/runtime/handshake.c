@@ -15,6 +15,7 @@
  *    never missed (either the flag survives or the owner sees the epoch).
  */
 #include "runtime/handshake.h"
+#include "alloc/os_mem.h"
 #include "mark/scan.h"
 #include "final/finalizer.h"
 #include "runtime/preempt.h"
@@ -27,9 +28,37 @@
 static uint64_t hs_epoch;	/* coordinator only */
 static int hs_action;		/* see invariants */
 static int world_stopped;	/* seq_cst; set by world_stop, cleared by world_start */
-static struct tri_thread **held; /* BLOCKING threads held ACTING while stopped */
-static size_t nheld, held_cap;
+/* BLOCKING threads held ACTING while stopped; coordinator only. mmap'd
+ * scratch, not malloc: a thread parked by the stop may hold a malloc lock
+ * (issue 14 case 4). held_bytes is the mapping's length. */
+static struct tri_thread **held;
+static size_t nheld, held_cap, held_bytes;
 
+/*
+ * The coordinator's wait for one thread, by elapsed time rather than by
+ * count (a count of 256 spins, 192 of them sched_yield, took milliseconds on
+ * a loaded machine before the preemption clock even started): spin for
+ * HS_SPIN_NS (a thread at a safepoint answers within that), yield the core
+ * until HS_YIELD_NS, then sleep in steps of at most 50 us. The preemption
+ * clock (wait_for) runs from the first iteration.
+ */
+#define HS_SPIN_NS 20000ull
+#define HS_YIELD_NS 200000ull
+
+static void wait_backoff(uint64_t waited_ns)
+{
+	if (waited_ns < HS_SPIN_NS) {
+		cpu_relax();
+	} else if (waited_ns < HS_YIELD_NS) {
+		sched_yield();
+	} else {
+		uint64_t us = waited_ns / 8000 < 50 ? waited_ns / 8000 : 50;
+		struct timespec ts = {0, (long)us * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Owner-side waits (stop, leave while ACTING): by count, they are short. */
 static void backoff(unsigned spins)
 {
 	if (spins < 64) {
@@ -43,18 +72,12 @@ static void backoff(unsigned spins)
 	}
 }
 
-static void __attribute__((noinline)) scan_own_stack(struct tri_thread *t, struct gcwork *w)
-{
-	uintptr_t regs[8];
-	__builtin_unwind_init();
-	thread_save_regs(regs);
-	scan_range((uintptr_t)regs, t->stack_hi, w);
-}
-
 static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
 	scan_range(t->blocking_sp, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - t->blocking_sp); /* gctrace */
+	thread_scan_tls(t, w);
 }
 
 static void run_action(struct tri_thread *t, int a, bool on_behalf)
@@ -71,7 +94,7 @@ static void run_action(struct tri_thread *t, int a, bool on_behalf)
 		if (on_behalf)
 			scan_saved_stack(t, &w);
 		else
-			scan_own_stack(t, &w);
+			thread_scan_own_stack(t, &w);
 		gcwork_dispose(&w);
 		wbuf_flush(t);
 		break;
@@ -96,6 +119,7 @@ static void __attribute__((noinline)) stop_self(struct tri_thread *t, uint64_t r
 	uintptr_t here;
 	__builtin_unwind_init();
 	thread_save_regs(t->regs);
+	thread_check_sp(t, (uintptr_t)&here, "tricolor: world stop");
 	t->blocking_sp = (uintptr_t)&here;
 	uint64_t t0 = tri_now_ns();
 	st_release(&t->hs_done, req);
@@ -152,22 +176,16 @@ static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
  */
 static void wait_for(struct tri_thread *t, uint64_t e, int a)
 {
-	uint64_t since = 0, next_poke = 0, poke_gap = tri_preempt_after_ns;
+	uint64_t poke_gap = tri_preempt_after_ns;
+	uint64_t since = tri_now_ns(), now = since, next_poke = since + poke_gap;
 	bool reported = false;
-	for (unsigned spins = 0;; spins++) {
-		if (spins >= 256) {
-			uint64_t now = tri_now_ns();
-			if (!since) {
-				since = now;
-				next_poke = now + poke_gap;
-			}
-			if ((spins & 1023) == 0)
-				waiting_report(t, since, &reported);
-			if (poke_gap && now >= next_poke && ld_relaxed(&t->state) == TS_RUNNING) {
-				preempt_poke(t);
-				poke_gap = poke_gap * 2 < 100000000ull ? poke_gap * 2 : 100000000ull;
-				next_poke = now + poke_gap;
-			}
+	for (unsigned spins = 0;; spins++, now = tri_now_ns()) {
+		if ((spins & 1023) == 1023)
+			waiting_report(t, since, &reported);
+		if (poke_gap && now >= next_poke && ld_relaxed(&t->state) == TS_RUNNING) {
+			preempt_poke(t);
+			poke_gap = poke_gap * 2 < 100000000ull ? poke_gap * 2 : 100000000ull;
+			next_poke = now + poke_gap;
 		}
 		if (ld_seq(&t->hs_req) < e)
 			return; /* attached after the action was posted */
@@ -185,10 +203,12 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 				}
 				if (a == HS_STOP) {
 					if (nheld == held_cap) {
-						held_cap = held_cap ? held_cap * 2 : 64;
-						held = realloc(held, held_cap * sizeof *held);
-						if (!held)
+						size_t ncap = held_cap ? held_cap * 2 : 512;
+						void *n = os_scratch_resize(held, &held_bytes, ncap * sizeof *held);
+						if (!n)
 							tri_fatal("tricolor: out of memory stopping threads");
+						held = n;
+						held_cap = ncap;
 					}
 					held[nheld++] = t;
 					return;
@@ -198,7 +218,7 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 			}
 			continue;
 		}
-		backoff(spins);
+		wait_backoff(now - since);
 	}
 }
 
@@ -231,6 +251,9 @@ void handshake(enum hs_action a)
  * stack bounds, while the checkmark scanned its stack (found by the soak: a
  * segfault scanning from address 0). A thread trying to attach waits on the
  * lock outside the registry; one detaching is already DETACHED and skipped.
+ * Between world_stop and world_start nothing may call malloc: a thread may
+ * be parked inside malloc by the preemption signal, holding an arena lock
+ * (held[] and the checkmark's memory are mmap'd scratch).
  */
 void world_stop(void)
 {
@@ -265,6 +288,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 	struct tri_thread *t = thread_require("tri_blocking_enter");
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_blocking_enter: already inside a blocking region (nesting is not allowed)");
+	thread_check_sp(t, caller_sp, "tri_blocking_enter");
 	memcpy(t->regs, regs, 6 * sizeof(uintptr_t));
 	t->blocking_sp = caller_sp;
 	st_release(&t->state, TS_BLOCKING);

@@ -8,6 +8,8 @@
 #include "runtime/cycle.h"
 #include "runtime/pacer.h"
 #include "runtime/preempt.h"
+#include "runtime/heapprof.h"
+#include "runtime/stats.h"
 #include "runtime/thread.h"
 #include "runtime/trace.h"
 #include <errno.h>
@@ -62,6 +64,8 @@ int tri_init(const char *options)
 	}
 	pacer_init();
 	trace_open(o.trace_path);
+	stats_init();
+	heapprof_init(o.heapprofile_path, o.heapprofile_rate);
 	fork_handlers_install();
 	preempt_init();
 	if ((r = mark_workers_start(o.mark_workers)) || (r = cycle_init())) {

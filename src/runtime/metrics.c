@@ -4,6 +4,7 @@
  * its own, but two metrics read one after the other are not a snapshot.
  */
 #include "alloc/page_heap.h"
+#include "runtime/pause.h"
 #include "runtime/preempt.h"
 #include "runtime/runtime.h"
 #include <errno.h>
@@ -29,6 +30,7 @@ static uint64_t heap_released_bytes(void)
 }
 
 #define S(field) ld_relaxed(&tri_stats.field)
+#define PAUSE_METRICS_FIRST 38 /* index of the first per-kind pause metric */
 
 static uint64_t metric_value(int i)
 {
@@ -71,7 +73,13 @@ static uint64_t metric_value(int i)
 	case 35: return S(preempt_signals);
 	case 36: return S(preempt_acted);
 	case 37: return S(preempt_declined);
-	default: return 0;
+	default:
+		if (i >= PAUSE_METRICS_FIRST && i < PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1)) {
+			int k = 1 + (i - PAUSE_METRICS_FIRST) / 3, which = (i - PAUSE_METRICS_FIRST) % 3;
+			return which == 0 ? S(pause_kind_count[k]) : which == 1 ? S(pause_kind_ns[k])
+										 : S(pause_kind_max_ns[k]);
+		}
+		return 0;
 	}
 }
 
@@ -105,7 +113,7 @@ static const tri_metric_desc metrics[] = {
 	{"/gc/cleanups/workers:threads", "Cleanup worker threads now."},
 	{"/gc/cleanups/workers-peak:threads", "Most cleanup worker threads at once."},
 	{"/sched/threads/attached:threads", "Attached threads now (including the finalizer and cleanup threads)."},
-	{"/gc/gogc:percent", "gc_percent (Go's GOGC); -1 when off."},
+	{"/gc/gogc:percent", "gc_percent (Go's GOGC); UINT64_MAX (-1 as uint64) when off."},
 	{"/gc/gomemlimit:bytes", "memory_limit (Go's GOMEMLIMIT); 0 when none."},
 	{"/gc/heap/trigger:bytes", "Heap size at which the next cycle starts."},
 	{"/gc/heap/oom:errors", "Allocations that returned NULL with ENOMEM."},
@@ -114,6 +122,19 @@ static const tri_metric_desc metrics[] = {
 	{"/sched/preempt/signals:signals", "Preemption signals sent to threads that held up a handshake."},
 	{"/sched/preempt/acted:signals", "Preemption signals whose handler ran the thread's handshake action."},
 	{"/sched/preempt/declined:signals", "Preemption signals that found the thread outside an asynchronous safe point."},
+#define PAUSE_METRICS(kind, what)                                                              \
+	{"/gc/pauses/" kind "/count:pauses", "Pauses of kind " kind ": " what "."},                   \
+	{"/gc/pauses/" kind "/total:nanoseconds", "Sum of the pauses of kind " kind "."},             \
+	{"/gc/pauses/" kind "/max:nanoseconds", "Longest pause of kind " kind "."}
+	/* PAUSE_METRICS_FIRST onwards, in TRI_PAUSE_* order (metric_value) */
+	PAUSE_METRICS("handshake", "handshake actions a thread ran or that ran on its behalf"),
+	PAUSE_METRICS("assist", "mark assists"),
+	PAUSE_METRICS("stop", "checkmark stops of the world"),
+	PAUSE_METRICS("wait", "allocations that waited for a cycle"),
+	PAUSE_METRICS("sweep", "lazy sweeps by an allocating thread (over 2 us)"),
+	PAUSE_METRICS("lock", "waits for an allocator lock another thread held (over 2 us)"),
+	PAUSE_METRICS("heap", "page-heap growth and fresh-span clearing (over 2 us)"),
+	PAUSE_METRICS("callback", "finalizer or cleanup queue hand-offs (over 2 us)"),
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])

@@ -28,6 +28,8 @@ void tri_options_defaults(struct tri_options *o)
 	o->slow_finalizer_ms = 1000;
 	o->preempt_ms = 1;
 	o->preempt_signal = SIGURG;
+	o->heapprofile_rate = 512 * 1024;
+	o->data_roots = 1;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -81,10 +83,14 @@ static int parse_debug(struct tri_options *o, const char *v, const char *source)
 			o->poison = 1;
 		else if (!strcmp(f, "checkfinalizers") || !strcmp(f, "checkfinalizers=1"))
 			o->checkfinalizers = 1;
+		else if (!strcmp(f, "stats") || !strcmp(f, "stats=1"))
+			o->stats = 1;
+		else if (!strncmp(f, "heapprofile=", 12) && f[12])
+			snprintf(o->heapprofile_path, sizeof o->heapprofile_path, "%s", f + 12);
 		else if (!strncmp(f, "trace=", 6) && f[6])
 			snprintf(o->trace_path, sizeof o->trace_path, "%s", f + 6);
 		else {
-			tri_warn("tri_init: unknown debug flag \"%s\" in %s (known: gctrace, checkmark, poison, checkfinalizers, trace=PATH)",
+			tri_warn("tri_init: unknown debug flag \"%s\" in %s (known: gctrace, checkmark, poison, checkfinalizers, stats, trace=PATH, heapprofile=PATH)",
 				 f, source);
 			return EINVAL;
 		}
@@ -105,6 +111,12 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 			o->memory_limit = 0;
 		else
 			bad = parse_size(v, &o->memory_limit);
+	} else if (!strcasecmp(key, "heapprofile_rate")) {
+		bad = parse_size(v, &o->heapprofile_rate);
+		if (!bad && !o->heapprofile_rate)
+			bad = 1;
+	} else if (!strcasecmp(key, "show_stats")) {
+		bad = parse_int(v, 0, 1, &o->stats);
 	} else if (!strcasecmp(key, "mark_workers")) {
 		bad = parse_int(v, 1, 256, &o->mark_workers);
 	} else if (!strcasecmp(key, "cleanup_workers")) {
@@ -131,10 +143,17 @@ static int set_option(struct tri_options *o, const char *key, const char *v, con
 			     o->preempt_signal == SIGSEGV || o->preempt_signal == SIGBUS ||
 			     o->preempt_signal == SIGABRT))
 			bad = 1;
+	} else if (!strcasecmp(key, "data_roots")) {
+		if (!strcasecmp(v, "on") || !strcmp(v, "1"))
+			o->data_roots = 1;
+		else if (!strcasecmp(v, "off") || !strcmp(v, "0"))
+			o->data_roots = 0;
+		else
+			bad = 1;
 	} else if (!strcasecmp(key, "debug")) {
 		return parse_debug(o, v, source);
 	} else {
-		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, debug)",
+		tri_warn("tri_init: unknown option \"%s\" in %s (known: gc_percent, memory_limit, mark_workers, cleanup_workers, heap_reserve, min_heap, slow_finalizer_ms, preempt_ms, preempt_signal, data_roots, show_stats, heapprofile_rate, debug)",
 			 key, source);
 		return EINVAL;
 	}
@@ -178,7 +197,9 @@ int tri_options_from_env(struct tri_options *o)
 {
 	static const char *const keys[] = {"gc_percent", "memory_limit", "mark_workers",
 					   "cleanup_workers", "heap_reserve", "min_heap",
-					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "debug"};
+					   "slow_finalizer_ms", "preempt_ms", "preempt_signal", "data_roots",
+					   "show_stats", "debug",
+					   "heapprofile_rate"};
 	const char *env = getenv("TRICOLOR_OPTIONS");
 	int r = tri_options_parse(o, env, "TRICOLOR_OPTIONS");
 	if (r)

@@ -20,12 +20,16 @@ struct tri_options {
 	uint64_t slow_finalizer_ms;
 	uint64_t preempt_ms;	/* 0 = no asynchronous preemption */
 	int preempt_signal;
+	int data_roots;		/* scan data/bss segments (mark/data_roots.c) */
 	/* debug=... flags */
 	int gctrace;
 	int checkmark;
 	int poison;
 	int checkfinalizers;
+	int stats;		/* debug=stats or show_stats=1: report at exit */
 	char trace_path[256];
+	char heapprofile_path[256];	/* debug=heapprofile=PATH */
+	uint64_t heapprofile_rate;	/* bytes per sample (Go's MemProfileRate) */
 };
 
 /* Parse into *o (defaults must already be there). Returns 0 or EINVAL after

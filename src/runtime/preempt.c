@@ -15,8 +15,8 @@
  *
  * The asynchronous safe point. When the coordinator has waited
  * tri_preempt_after_ns for a RUNNING thread, it sends it the signal
- * (pthread_sigqueue, with a tag in si_value so that other senders' signals
- * are told apart and forwarded to the handler the program had installed).
+ * (pthread_sigqueue, with the thread's record in si_value so that other
+ * senders' signals are told apart and forwarded to the handler the program had installed).
  * The handler runs safepoint_slow, exactly as if the thread had called
  * tri_safepoint at the interrupted instruction, only if all of these hold:
  *  1. the thread is attached and RUNNING (a BLOCKING thread is acted for by
@@ -35,12 +35,30 @@
  *     the thread's stack (not a sigaltstack): the action scans the stack
  *     from the handler's frame up, which covers the signal frame, i.e. every
  *     register of the interrupted code, caller-saved ones included;
- *  5. no other signal frame is on the stack above the interrupted one (the
- *     handler's return address, the sigreturn trampoline, appears nowhere
- *     between the interrupted stack pointer and the stack's top): a user's
- *     handler may have interrupted a tri_store between its check and its
- *     store and then called into libc. A stale copy of that address can
- *     only make us decline.
+ *  5. no live signal frame is on the stack above the interrupted one: a
+ *     user's handler may have interrupted a tri_store between its check and
+ *     its store and then called into libc. A signal frame starts with the
+ *     handler's return address, the sigreturn trampoline; every copy of it
+ *     between the interrupted stack pointer and the stack's top is a
+ *     candidate frame, whose siginfo sits at the same offset from it as in
+ *     our own frame (the kernel's rt_sigframe layout), measured in the
+ *     handler. A frame is live while its handler runs, and while a handler
+ *     runs its signal is blocked (unless the handler was installed with
+ *     SA_NODEFER): so a candidate whose signal is not blocked in the
+ *     interrupted context's mask, and whose current action lacks
+ *     SA_NODEFER, is a dead frame (stale words left in memory a later frame
+ *     never overwrote) and is ignored. Anything else, including a candidate
+ *     whose siginfo is not plausible, makes us decline. Before this rule
+ *     was "no copy at all": the frame of our own earlier preemption, left
+ *     inside an uninitialised buffer of a deeper live frame, made the
+ *     thread decline every signal (issue 14 case 7).
+ *  6. the signal was sent by tricolor (checked first; otherwise it goes to
+ *     the program's handler): si_code == SI_QUEUE, si_pid == this process,
+ *     and si_value holds the address of the target thread's own record
+ *     (pthread_sigqueue from preempt_poke sends exactly that). A fixed tag
+ *     value was not enough: another sender's sigqueue with that value was
+ *     swallowed (issue 14); another process has another si_pid, and the
+ *     program's own sigqueue would have to guess a heap address.
  * Otherwise the handler returns at once and the coordinator sends again
  * later (backing off to one signal per 100 ms), so a thread computing in
  * its own code is never acted on, and still waited for, as before.
@@ -73,10 +91,13 @@
 #include <ucontext.h>
 
 __thread unsigned tri_nopreempt __attribute__((tls_model("initial-exec")));
+/* The record this thread last attached with (set by preempt_thread_init,
+ * kept after detach; owner only): a poke sent just before the thread
+ * detached still carries it (condition 6). */
+static __thread void *last_self __attribute__((tls_model("initial-exec")));
 
 uint64_t tri_preempt_after_ns; /* written once by preempt_init */
 
-#define PREEMPT_TAG 0x74726963 /* "tric" */
 #define MAX_RANGES 8
 
 /* The C library's executable segments; written once by preempt_init,
@@ -138,7 +159,30 @@ static bool interrupted_context(void *ucv, uintptr_t *pc, uintptr_t *sp)
 /* Conditions 1-5 of the header comment. Reads every stack word above the
  * interrupted frame, dead slots included, like the conservative scanner:
  * hence TRI_NO_SANITIZE (ASan's redzones). */
-static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv, uintptr_t trampoline, uintptr_t here)
+/* Condition 5 for one candidate frame whose trampoline word is at w: is it
+ * live? si_off: the offset of the siginfo from the trampoline word in our
+ * own frame. uc: the interrupted context (its mask). */
+static TRI_NO_SANITIZE bool candidate_frame_live(struct tri_thread *t, uintptr_t w, intptr_t si_off,
+						 const ucontext_t *uc)
+{
+	uintptr_t si = w + (uintptr_t)si_off;
+	if (si_off <= 0 || si + sizeof(siginfo_t) > t->stack_hi)
+		return true;
+	int signo = ((const siginfo_t *)si)->si_signo;
+	if (TRI_VG)
+		signo = (int)tri_vg_defined_word((uintptr_t)signo);
+	if (signo < 1 || signo >= NSIG)
+		return true;
+	if (sigismember(&uc->uc_sigmask, signo))
+		return true;
+	struct sigaction act; /* sigaction is async-signal-safe */
+	if (sigaction(signo, NULL, &act) || (act.sa_flags & SA_NODEFER))
+		return true;
+	return false;
+}
+
+static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv, uintptr_t trampoline, uintptr_t here,
+						const siginfo_t *own_si)
 {
 	uintptr_t pc, sp;
 	if (t == &tri_detached_thread || tri_nopreempt || ld_relaxed(&t->state) != TS_RUNNING)
@@ -147,8 +191,21 @@ static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv,
 		return false;
 	if (!(t->stack_lo < here && here < sp && sp < t->stack_hi))
 		return false;
+	/* Our own frame's trampoline word: the first copy above our frame
+	 * pointer (the return address slot), below the interrupted sp. */
+	uintptr_t own = 0;
+	for (uintptr_t *w = (uintptr_t *)here; (uintptr_t)w < sp; w++) {
+		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline) {
+			own = (uintptr_t)w;
+			break;
+		}
+	}
+	if (!own)
+		return false;
+	intptr_t si_off = (intptr_t)((uintptr_t)own_si - own);
 	for (uintptr_t *w = (uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < t->stack_hi; w++)
-		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline) /* dead slots too */
+		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline &&
+		    candidate_frame_live(t, (uintptr_t)w, si_off, ucv))
 			return false;
 	return true;
 }
@@ -168,14 +225,19 @@ static void forward(int sig, siginfo_t *si, void *ucv)
 
 static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, void *ucv)
 {
-	if (si->si_code != SI_QUEUE || si->si_value.sival_int != PREEMPT_TAG) {
+	/* Condition 6. A thread that detached after the poke was sent gets
+	 * it with tri_self already reset: still ours (same process, queued),
+	 * and declined below since the thread is not attached. */
+	bool ours = si->si_code == SI_QUEUE && si->si_pid == tri_rt.pid && si->si_value.sival_ptr &&
+		    si->si_value.sival_ptr == last_self;
+	if (!ours) {
 		forward(sig, si, ucv);
 		return;
 	}
 	int saved_errno = errno;
 	struct tri_thread *t = tri_self;
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	if (at_async_safe_point(t, ucv, (uintptr_t)__builtin_return_address(0), here)) {
+	if (at_async_safe_point(t, ucv, (uintptr_t)__builtin_return_address(0), here, si)) {
 		fetch_add(&tri_stats.preempt_acted, 1);
 		/* valgrind builds the signal frame below the interrupted
 		 * function's red zone and marks the space between them
@@ -233,6 +295,7 @@ void preempt_init(void)
 
 void preempt_thread_init(void)
 {
+	last_self = tri_self;
 	if (!tri_preempt_after_ns)
 		return;
 	sigset_t s;
@@ -250,7 +313,7 @@ void preempt_poke(struct tri_thread *t)
 	bool sent = false;
 	pthread_mutex_lock(&t->sig_lock);
 	if (ld_acquire(&t->state) == TS_RUNNING) {
-		union sigval v = {.sival_int = PREEMPT_TAG};
+		union sigval v = {.sival_ptr = t}; /* condition 6 */
 		sent = pthread_sigqueue(t->pthread, preempt_sig, v) == 0;
 	}
 	pthread_mutex_unlock(&t->sig_lock);

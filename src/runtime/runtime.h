@@ -86,6 +86,10 @@ struct tri_stats {
 	uint64_t cycles;
 	uint64_t forced_cycles;
 	uint64_t pause_count, pause_total_ns, pause_max_ns;
+	/* per TRI_PAUSE_* kind (index 0 unused): pause.c, relaxed atomics */
+	uint64_t pause_kind_count[TRI_PAUSE_CALLBACK + 1];
+	uint64_t pause_kind_ns[TRI_PAUSE_CALLBACK + 1];
+	uint64_t pause_kind_max_ns[TRI_PAUSE_CALLBACK + 1];
 	uint64_t mark_time_ns, mark_last_ns;
 	uint64_t sweep_last_ns;
 	uint64_t scanned_bytes, scanned_objects;
@@ -98,6 +102,12 @@ struct tri_stats {
 	uint64_t cln_workers, cln_workers_peak;
 	uint64_t oom_count;
 	uint64_t preempt_signals, preempt_acted, preempt_declined;
+	/* Observability (gctrace.c, stats.c, gccpu.c): */
+	uint64_t pause_handshake_ns;	/* handshake-action pauses; under pause_lock */
+	uint64_t pause_cycle_max_ns;	/* longest pause since the last gctrace line;
+					 * under pause_lock (pause_cycle_max_take) */
+	uint64_t stack_scanned_bytes;	/* cumulative, by whoever scans a stack */
+	int64_t heap_peak;		/* max heap_live sampled at cycle points; coordinator */
 };
 
 extern struct tri_runtime tri_rt;
@@ -133,6 +143,12 @@ __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
 
 /* Start a detached internal thread (runtime/fatal.c); returns 0 or errno. */
 int tri_spawn_detached(void *(*fn)(void *), void *arg);
+/* The same, named for perf/top/gdb ("name-index", or "name" when index is
+ * -1, or a process-wide sequence number with TRI_SPAWN_AUTO_INDEX; at most
+ * 15 characters). Every runtime thread runs at the normal scheduling
+ * policy (docs/design.md, "Sharing the CPU", says why). */
+#define TRI_SPAWN_AUTO_INDEX (-2)
+int tri_spawn_thread(void *(*fn)(void *), void *arg, const char *name, int index);
 
 /* pthread_cond_wait on `cond` (mutex held) until woken or, when deadline_ns
  * (CLOCK_MONOTONIC) is not 0, until it passes; returns ETIMEDOUT once the
@@ -164,6 +180,4 @@ void tri_require_init(const char *fn);
 /* The zero-size allocation's address (tri_alloc(0)). */
 extern char tri_zerobase[16];
 
-/* Test hooks (exported, declared here and in tests). */
-TRI_API void tri_debug_fail_mmap(int n);
 #endif

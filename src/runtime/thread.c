@@ -5,9 +5,12 @@
  */
 #include "runtime/thread.h"
 #include "alloc/span.h"
+#include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/preempt.h"
 #include "runtime/trace.h"
+#include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,11 +110,75 @@ void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 	*hi = (uintptr_t)addr + size;
 }
 
+void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struct gcwork *w)
+{
+	uintptr_t regs[8];
+	__builtin_unwind_init();
+	thread_save_regs(regs);
+	thread_check_sp(t, (uintptr_t)regs, "tricolor: stack scan");
+	scan_range((uintptr_t)regs, t->stack_hi, w);
+	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
+	thread_scan_tls(t, w);
+}
+
+void thread_scan_tls(const struct tri_thread *t, struct gcwork *w)
+{
+	for (uint32_t i = 0; i < t->ntls; i++)
+		scan_range(t->tls[i].lo, t->tls[i].hi, w);
+}
+
+/*
+ * __thread roots (issue 14): glibc puts a new thread's static TLS inside the
+ * stack mapping pthread_getattr_np reports, so those variables were scanned
+ * with the stack, but the main thread's TLS (allocated by the dynamic
+ * linker) was not. Now every attached thread's TLS blocks are roots: at
+ * attach, the thread records each loaded module's block for itself
+ * (dl_iterate_phdr's dlpi_tls_data) that does not already lie in its stack.
+ * Blocks of modules loaded after the thread attached, or allocated lazily
+ * later (dynamic TLS), are not covered (docs/design.md section 19).
+ */
+static int note_tls(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct tri_thread *t = data;
+	if (!info->dlpi_tls_data)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_TLS || !ph->p_memsz)
+			continue;
+		uintptr_t lo = (uintptr_t)info->dlpi_tls_data, hi = lo + ph->p_memsz;
+		if (lo >= t->stack_lo && hi <= t->stack_hi)
+			continue; /* scanned with the stack */
+		if (t->ntls == TRI_TLS_MAX)
+			tri_fatal("tri_thread_attach: more than %d modules with thread-local storage", TRI_TLS_MAX);
+		t->tls[t->ntls].lo = lo;
+		t->tls[t->ntls].hi = hi;
+		t->ntls++;
+	}
+	return 0;
+}
+
+/*
+ * A thread that exits attached is detached by this pthread key destructor.
+ * Destructors run in an unspecified order, and the program's own may use
+ * the heap: so the thread stays attached through the first rounds of
+ * destructor calls and detaches in the last one. glibc (POSIX) repeats the
+ * rounds, up to PTHREAD_DESTRUCTOR_ITERATIONS, while a destructor sets a
+ * value: re-arming the key each round until then keeps every destructor
+ * of the earlier rounds (all of them, unless one re-arms itself) running
+ * attached. Before, this detached in round 1 and a program's destructor that
+ * ran after it aborted with "tri_alloc: thread not attached" (issue 14).
+ */
 static void thread_exit_destructor(void *arg)
 {
 	struct tri_thread *t = arg;
 	if (tri_self != t)
 		return;
+	if (++t->exit_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(exit_key, t);
+		return;
+	}
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_blocking_leave();
 	tri_thread_detach();
@@ -133,6 +200,8 @@ void thread_attach_internal(void)
 	t->slow = tri_rt.opt.poison ? SLOW_DEBUG : 0;
 	t->id = fetch_add(&next_thread_id, 1);
 	thread_stack_bounds(&t->stack_lo, &t->stack_hi);
+	thread_check_sp(t, (uintptr_t)__builtin_frame_address(0), "tri_thread_attach");
+	dl_iterate_phdr(note_tls, t);
 	pthread_mutex_init(&t->sig_lock, NULL);
 	t->state = TS_RUNNING;
 	t->pthread = pthread_self();
@@ -151,7 +220,24 @@ void thread_attach_internal(void)
 	fence_seq();
 	if (ld_seq(&tri_barrier_enabled_) && ld_seq(&tri_rt.phase) == PHASE_MARK)
 		t->barrier_on = 1;
+	/* Attaching after the stack-scan handshake began: the coordinator may
+	 * skip this record (it attached after the post, hs_req < epoch), so the
+	 * thread makes its own stack and registers a root of this cycle before
+	 * it allocates black. Its stack may hold the only pointer to an object
+	 * (pthread_create's argument, which the creator dropped once we
+	 * attached, before its own scan). Through the mark gate: once marking
+	 * is over (MARK_DONE, SWEEP) no scan is needed, since every thread that
+	 * could have handed us a pointer had its stack scanned before
+	 * termination, while it still held that pointer or had stored it with
+	 * the barrier (issue 14 case 2; docs/design.md sections 4 and 20). */
 	if (ld_seq(&tri_rt.mark_black)) {
+		if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
+			struct gcwork w;
+			gcwork_init(&w, false);
+			thread_scan_own_stack(t, &w);
+			gcwork_dispose(&w);
+			mark_gate_exit();
+		}
 		t->alloc_black = 1;
 		t->alloc_black_cycle = ld_seq(&tri_rt.cycle);
 	}

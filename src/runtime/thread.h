@@ -28,11 +28,16 @@
  *                 (release), read by the collector (acquire).
  *   blocking_sp, regs: the owner, before the release store of BLOCKING;
  *                 read by the collector after its acquire CAS.
- *   stack_lo, stack_hi  set at attach, immutable.
+ *   stack_lo, stack_hi, tls, ntls  set at attach, immutable.
  *   sig_lock      taken by the coordinator around pthread_sigqueue (preempt.c)
  *                 and by the owner around its store of DETACHED: t->pthread
  *                 stays valid while a signal is sent.
  *   counters      the owner, relaxed; read racily for metrics.
+ *   name_seq, name  the owner (tri_thread_set_name, runtime/thread_name.c)
+ *                 under the seqcount name_seq (odd while writing), byte by
+ *                 byte with relaxed atomics; any thread reads a consistent
+ *                 copy with thread_name_read while the record is alive
+ *                 (inside rcu_read_lock or under registry_lock).
  */
 #ifndef TRI_THREAD_H
 #define TRI_THREAD_H
@@ -47,6 +52,7 @@
 #define SLOW_DETACHED 4u
 
 #define WBUF_CAP 512
+#define TRI_TLS_MAX 8
 
 enum thread_state {
 	TS_RUNNING = 0,
@@ -73,13 +79,30 @@ struct tri_thread {
 	uint64_t hs_done;
 
 	uintptr_t stack_lo, stack_hi;
+	/* The thread's TLS blocks that lie outside its stack (the main
+	 * thread's, and any glibc placed elsewhere): set at attach, immutable;
+	 * scanned with the stack (thread_scan_tls). */
+	struct {
+		uintptr_t lo, hi;
+	} tls[TRI_TLS_MAX];
+	uint32_t ntls;
 	pthread_mutex_t sig_lock;
 	uintptr_t blocking_sp;
 	uintptr_t regs[8];
 	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
+	int exit_rounds; /* owner: pthread key destructor rounds seen (thread.c) */
 
 	uint64_t alloc_bytes;
 	struct pause_ring *ring;
+	/* debug=heapprofile (runtime/heapprof.c), this thread only: bytes to
+	 * the next sample, a sample due on the slow path's return, the
+	 * sampling interval generator's state. */
+	int64_t prof_countdown;
+	int prof_pending;
+	uint64_t prof_rng;
+
+	uint32_t name_seq;
+	char name[TRI_THREAD_NAME_MAX]; /* "" = unnamed */
 
 	struct cds_list_head node;
 	struct rcu_head rcu;
@@ -109,9 +132,38 @@ static inline struct tri_thread *thread_require(const char *fn)
 	return t;
 }
 
+/* Copy t's name (tri_thread_set_name) into buf[n], NUL-terminated; "" if
+ * it has none. t must stay alive (rcu_read_lock or registry_lock). */
+void thread_name_read(struct tri_thread *t, char *buf, size_t n);
+
 void thread_attach_internal(void);
 /* Save callee-saved registers into regs[] (x86-64 and aarch64). */
 void thread_save_regs(uintptr_t *regs);
+/*
+ * Abort unless sp lies inside t's stack [stack_lo, stack_hi). Stacks are
+ * scanned from a stack pointer up to stack_hi, so a thread running on
+ * another stack (ucontext, a coroutine library) would make the scanner walk
+ * from the coroutine's stack to the thread stack's top, across unrelated
+ * memory (a SIGSEGV in scan_range, issue 14 case 8). Switching stacks is
+ * not supported; fn names the entry point that noticed.
+ */
+static inline void thread_check_sp(const struct tri_thread *t, uintptr_t sp, const char *fn)
+{
+	if (unlikely(sp < t->stack_lo || sp >= t->stack_hi))
+		tri_fatal("%s: stack pointer %p is outside this thread's stack [%p, %p): running tricolor code "
+			  "on another stack (ucontext, coroutines) is not supported",
+			  fn, (void *)sp, (void *)t->stack_lo, (void *)t->stack_hi);
+}
+
+/* The calling thread scans its own registers and stack (from this call's
+ * frame up to stack_hi) into w. */
+struct gcwork;
+void thread_scan_own_stack(struct tri_thread *t, struct gcwork *w);
+/* Scan t's TLS blocks (t->tls) into w: any thread (the coordinator on
+ * behalf of a blocking thread too). __thread variables are roots of every
+ * attached thread, like its stack: scanned at its stack scan, written
+ * without the barrier. */
+void thread_scan_tls(const struct tri_thread *t, struct gcwork *w);
 /* The calling thread's stack: [*lo, *hi). */
 void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 #endif

@@ -1,0 +1,19 @@
+# tests/observability.mk: what a user reads from a running program
+# (tests/test_observability.c): debug=gctrace in Go's format, statistics at
+# exit (TRICOLOR_SHOW_STATS=1, debug=stats), debug=trace=PATH JSON (parsed
+# with python3, and jq when installed), debug=heapprofile=PATH; external resource counters
+# (tests/test_resource.c, tri_resource_*).
+#   make check TESTS=tests/test_observability
+
+OBSERVABILITY_TESTS = tests/test_observability tests/test_resource
+check_PROGRAMS += $(OBSERVABILITY_TESTS)
+TESTS += $(OBSERVABILITY_TESTS)
+
+tests_test_observability_SOURCES = tests/test_observability.c tests/test_support.h
+tests_test_observability_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_observability_LDFLAGS = -export-dynamic
+tests_test_observability_LDADD = libtricolor.la $(CHECK_LIBS)
+
+tests_test_resource_SOURCES = tests/test_resource.c tests/test_support.h
+tests_test_resource_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_resource_LDADD = libtricolor.la $(CHECK_LIBS)
