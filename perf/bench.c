@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -93,9 +94,24 @@ bench_stats bench_repeat(int reps, double (*fn)(void *arg), void *arg)
 
 bench_stats bench_stats_one(double v)
 {
-	bench_stats s = { v, v, v, 1 };
+	return bench_stats_n(v, 1);
+}
+
+bench_stats bench_stats_n(double v, int n)
+{
+	bench_stats s = { v, v, v, n };
 
 	return s;
+}
+
+void bench_summary(const double *v, int n, double *med, double *mn,
+		   double *mx)
+{
+	bench_stats s = bench_stats_of(v, n);
+
+	*med = s.median;
+	*mn = s.min;
+	*mx = s.max;
 }
 
 uint64_t bench_pct_u64(const uint64_t *sorted, size_t n, double p)
@@ -814,9 +830,11 @@ void bench_csv_append(const char *path, const char *benchmark,
 		      const char *cas, const char *impl, const char *metric,
 		      const char *unit, bench_stats s)
 {
-	FILE *f = fopen(path, "a");
+	FILE *f = path ? fopen(path, "a") : NULL;
 	struct stat st;
 
+	if (!path)
+		return;
 	if (!f) {
 		fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
 		return;
@@ -1182,27 +1200,35 @@ void bench_pause_print(FILE *f, const char *label,
 void bench_pause_kinds_print(FILE *f, const char *label, const tri_pause *p,
 			     size_t n, uint64_t t0, uint64_t t1)
 {
+	/* kinds the library may add later are printed by number */
+	enum { NK = 16 };
 	static const char *const names[5] = { "other", "handshake", "assist",
 					      "stop", "wait" };
-	uint64_t cnt[5] = { 0 }, tot[5] = { 0 }, mx[5] = { 0 };
+	uint64_t cnt[NK] = { 0 }, tot[NK] = { 0 }, mx[NK] = { 0 };
 	size_t i;
 	int k;
 
 	for (i = 0; i < n; i++) {
 		if (p[i].start_ns + p[i].length_ns < t0 || p[i].start_ns > t1)
 			continue;
-		k = p[i].kind <= 4 ? (int)p[i].kind : 0;
+		k = p[i].kind < NK ? (int)p[i].kind : 0;
 		cnt[k]++;
 		tot[k] += p[i].length_ns;
 		if (p[i].length_ns > mx[k])
 			mx[k] = p[i].length_ns;
 	}
 	fprintf(f, "%s by kind:", label);
-	for (k = 1; k < 5; k++)
-		if (cnt[k])
-			fprintf(f, " %s %llu (total %.3f ms, max %.1f us);",
-				names[k], (unsigned long long)cnt[k],
-				(double)tot[k] / 1e6, (double)mx[k] / 1e3);
+	for (k = 1; k < NK; k++) {
+		if (!cnt[k])
+			continue;
+		if (k < 5)
+			fprintf(f, " %s", names[k]);
+		else
+			fprintf(f, " kind %d", k);
+		fprintf(f, " %llu (total %.3f ms, max %.1f us);",
+			(unsigned long long)cnt[k], (double)tot[k] / 1e6,
+			(double)mx[k] / 1e3);
+	}
 	if (cnt[0])
 		fprintf(f, " other %llu;", (unsigned long long)cnt[0]);
 	fprintf(f, "\n");
@@ -1309,4 +1335,203 @@ int bench_bdwgc_markers(void)
 #else
 	return 0;
 #endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers' work, and children reporting "R name value" lines          */
+/* ------------------------------------------------------------------ */
+
+void bench_burn_ns(uint64_t ns)
+{
+	uint64_t end = bench_now_ns() + ns;
+	volatile uint64_t x = 88172645463325252ull;
+	int i;
+
+	while (bench_now_ns() < end) {
+		for (i = 0; i < 32; i++) {
+			uint64_t v = x;
+
+			v ^= v << 13;
+			v ^= v >> 7;
+			v ^= v << 17;
+			x = v;
+		}
+	}
+}
+
+void bench_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u),
+			       (long)(ns % 1000000000u) };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void bench_precise_timers(void)
+{
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
+
+void bench_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+long bench_peak_rss_bytes(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return ru.ru_maxrss * 1024L;
+}
+
+uint64_t bench_quantile_u64(uint64_t *v, size_t n, double p)
+{
+	bench_sort_u64(v, n);
+	return bench_pct_u64(v, n, p);
+}
+
+const char *bench_self_exe(const char *argv0)
+{
+	static char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+
+	if (n > 0) {
+		buf[n] = 0;
+		return buf;
+	}
+	return argv0;
+}
+
+int bench_child_result(const char *text, const char *name, double *out)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	for (p = text; p && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (p[0] == 'R' && p[1] == ' ' && strncmp(p + 2, name, len) == 0 &&
+		    p[2 + len] == ' ') {
+			*out = strtod(p + 3 + len, NULL);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int bench_run_capture(char *const argv[], double timeout_s, char **out)
+{
+	int pfd[2], st = 0, timed_out = 0;
+	size_t cap = 4096, len = 0;
+	char *buf;
+	uint64_t deadline;
+	pid_t pid;
+
+	*out = NULL;
+	if (pipe(pfd) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	buf = malloc(cap);
+	if (!buf) {
+		perror("malloc");
+		exit(1);
+	}
+	deadline = bench_now_ns() + (uint64_t)(timeout_s * 1e9);
+	for (;;) {
+		uint64_t now = bench_now_ns();
+		struct pollfd pf = { pfd[0], POLLIN, 0 };
+		int ms, r;
+		ssize_t n;
+
+		if (now >= deadline) {
+			timed_out = 1;
+			break;
+		}
+		ms = (int)((deadline - now) / 1000000u) + 1;
+		r = poll(&pf, 1, ms > 1000 ? 1000 : ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		if (len + 1024 > cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf) {
+				perror("realloc");
+				exit(1);
+			}
+		}
+		n = read(pfd[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	close(pfd[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	/* The child closed stdout: it should exit soon; bound the wait. */
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			st = 0;
+			break;
+		}
+		if (bench_now_ns() >= deadline && !timed_out) {
+			timed_out = 1;
+			kill(pid, SIGKILL);
+		}
+		bench_sleep_ns(1000000);
+	}
+	*out = buf;
+	if (timed_out)
+		return 124;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+const char *bench_status_text(int status)
+{
+	static char buf[64];
+
+	if (status == 124)
+		return "timed out (killed)";
+	if (status > 128)
+		snprintf(buf, sizeof buf, "killed by signal %d (%s)",
+			 status - 128, strsignal(status - 128));
+	else
+		snprintf(buf, sizeof buf, "exit status %d", status);
+	return buf;
 }

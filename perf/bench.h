@@ -12,7 +12,11 @@
  * - a tiny heap abstraction (bh_alloc, bh_store, ...) that dispatches on the
  *   implementation of the current process with a predictable branch;
  * - pause analysis: distribution and minimum mutator utilization (MMU) from
- *   tri_pauses() (or from any list of pauses).
+ *   tri_pauses() (or from any list of pauses);
+ * - the second child protocol, used by finalizers.c and fin_vs_cleanup.c
+ *   (formerly perf/final_common.h): the parent runs a child with a time
+ *   limit and captures its stdout, where the child printed "R name value"
+ *   lines; busy work, precise sleeps and descriptor limits for handlers.
  *
  * Programs using it compile with -DHAVE_BDWGC $(BDWGC_CFLAGS) when bdwgc is
  * available; without it the bdwgc implementation is reported as skipped.
@@ -57,6 +61,11 @@ bench_stats bench_stats_of(const double *v, int n);
 bench_stats bench_repeat(int reps, double (*fn)(void *arg), void *arg);
 /* A single value as a statistic (reps = 1). */
 bench_stats bench_stats_one(double v);
+/* The same value over n repetitions (e.g. a failure status). */
+bench_stats bench_stats_n(double v, int n);
+/* bench_stats_of(v, n) into three doubles. */
+void bench_summary(const double *v, int n, double *med, double *mn,
+		   double *mx);
 
 void bench_sort_u64(uint64_t *v, size_t n);
 void bench_sort_double(double *v, size_t n);
@@ -289,7 +298,7 @@ int bench_finish(const bench_opts *o, const char *title);
 int bench_lookup(const char *benchmark, const char *cas, const char *impl,
 		 const char *metric, double *median);
 
-/* Append a row to a CSV file in the shared format (header if empty). */
+/* Append a row to a CSV file in the shared format (header if empty; no-op if path is NULL). */
 void bench_csv_append(const char *path, const char *benchmark,
 		      const char *cas, const char *impl, const char *metric,
 		      const char *unit, bench_stats s);
@@ -362,5 +371,36 @@ int bench_bdwgc_markers(void);
 
 /* tri_read_metric that returns 0 for an unknown metric. */
 uint64_t bench_metric(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Handlers' work, and children reporting "R name value" lines          */
+/* ------------------------------------------------------------------ */
+
+/* Burn about ns of CPU in the calling thread (busy loop on the clock). */
+void bench_burn_ns(uint64_t ns);
+/* Sleep ns (restarted on EINTR). */
+void bench_sleep_ns(uint64_t ns);
+/* 1 ns timer slack so that a 100 us sleep lasts about 100 us, not 150. */
+void bench_precise_timers(void);
+/* Raise RLIMIT_NOFILE's soft limit to the hard limit. */
+void bench_raise_fd_limit(void);
+/* Peak resident set size in bytes (-1 if unknown). */
+long bench_peak_rss_bytes(void);
+/* Sorts v in place; the p-quantile (0 <= p <= 1), nearest rank; 0 if n == 0. */
+uint64_t bench_quantile_u64(uint64_t *v, size_t n, double p);
+/* This executable's path (/proc/self/exe), else argv0. */
+const char *bench_self_exe(const char *argv0);
+/*
+ * Run argv (argv[0] is the executable's path) with a time limit in
+ * seconds. The child's stdout is captured into *out (malloc'd,
+ * NUL-terminated; free it), its stderr goes to ours. Returns 0 on success,
+ * the exit status, 128 + signal, 124 on timeout (the child is then
+ * killed), or -1 if it could not start.
+ */
+int bench_run_capture(char *const argv[], double timeout_s, char **out);
+/* Find "R name value" in a child's output; returns 1 and sets *out if found. */
+int bench_child_result(const char *text, const char *name, double *out);
+/* "timed out (killed)", "killed by signal 11 (...)", "exit status 3". */
+const char *bench_status_text(int status);
 
 #endif /* PERF_BENCH_H */

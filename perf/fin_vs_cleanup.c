@@ -44,14 +44,16 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 
-#include "tricolor.h"
-#include "final_common.h"
+#include "bench.h"
 
-#ifdef HAVE_BDWGC
-#define GC_THREADS
-#define GC_NO_THREAD_REDIRECTS
-#include <gc.h>
-#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 
 #define BENCH "fin_vs_cleanup"
 #define MAX_THREADS 64
@@ -131,7 +133,7 @@ static void acquire(struct res *r)
 			force_collect();
 		} else {
 			block_enter();
-			fc_sleep_ns(1000000);
+			bench_sleep_ns(1000000);
 			block_leave();
 		}
 		if (waited > 30000) {
@@ -149,11 +151,11 @@ static void acquire(struct res *r)
 static void release(struct res *r, int attached)
 {
 	if (g_cost == C_CPU) {
-		fc_burn_ns(10000);
+		bench_burn_ns(10000);
 	} else if (g_cost == C_BLOCK) {
 		if (attached)
 			tri_blocking_enter();
-		fc_sleep_ns(100000);
+		bench_sleep_ns(100000);
 		if (attached)
 			tri_blocking_leave();
 	}
@@ -168,7 +170,7 @@ static void release(struct res *r, int attached)
 			tri_resource_release(g_fd_budget);
 		}
 	}
-	uint64_t t = fc_now_ns();
+	uint64_t t = bench_now_ns();
 	atomic_fetch_sub(&g_outstanding, 1);
 	if (r->id < g_total)
 		g_lat[r->id] = t - r->t_drop + 1;
@@ -231,9 +233,9 @@ static uint64_t g_stop_t0, g_gc_pmax;
 static void GC_CALLBACK gc_event(GC_EventType ev)
 {
 	if (ev == GC_EVENT_PRE_STOP_WORLD) {
-		g_stop_t0 = fc_now_ns();
+		g_stop_t0 = bench_now_ns();
 	} else if (ev == GC_EVENT_POST_START_WORLD && g_stop_t0) {
-		uint64_t len = fc_now_ns() - g_stop_t0;
+		uint64_t len = bench_now_ns() - g_stop_t0;
 		if (len > g_gc_pmax)
 			g_gc_pmax = len;
 		g_stop_t0 = 0;
@@ -339,7 +341,7 @@ static void __attribute__((noinline)) produce(void)
 		struct obj *old = ring[slot];
 		if (old) {
 			struct res *r = g_mech == M_CLEANUP ? old->rec : &old->r;
-			r->t_drop = fc_now_ns();
+			r->t_drop = bench_now_ns();
 		}
 		ring[slot] = o;
 	}
@@ -348,7 +350,7 @@ static void __attribute__((noinline)) produce(void)
 		if (!old)
 			continue;
 		struct res *r = g_mech == M_CLEANUP ? old->rec : &old->r;
-		r->t_drop = fc_now_ns();
+		r->t_drop = bench_now_ns();
 		ring[s] = NULL;
 	}
 	__asm__ __volatile__("" : : "r"(ring) : "memory");
@@ -391,7 +393,7 @@ static void *sampler(void *arg)
 			    a - b > atomic_load(&g_peak_queue))
 				atomic_store(&g_peak_queue, a - b);
 		}
-		fc_sleep_ns(1000000);
+		bench_sleep_ns(1000000);
 	}
 	return NULL;
 }
@@ -435,14 +437,14 @@ static int run_child(int pool)
 
 	pthread_t samp, th[MAX_THREADS];
 	pthread_create(&samp, NULL, sampler, NULL);
-	uint64_t t0 = fc_now_ns();
+	uint64_t t0 = bench_now_ns();
 	for (int i = 0; i < g_threads; i++)
 		pthread_create(&th[i], NULL, producer, NULL);
 	block_enter();
 	for (int i = 0; i < g_threads; i++)
 		pthread_join(th[i], NULL);
 	block_leave();
-	uint64_t t_prod = fc_now_ns();
+	uint64_t t_prod = bench_now_ns();
 
 	/* Collect until every resource is released (stale stack slots may
 	 * keep a few objects for a cycle or two). */
@@ -456,19 +458,19 @@ static int run_child(int pool)
 		else {
 			GC_gcollect();
 			uint64_t last = atomic_load(&g_released);
-			uint64_t tp = fc_now_ns();
+			uint64_t tp = bench_now_ns();
 			while (atomic_load(&g_released) < g_total &&
-			       fc_now_ns() - tp < 300000000u) {
-				fc_sleep_ns(200000);
+			       bench_now_ns() - tp < 300000000u) {
+				bench_sleep_ns(200000);
 				if (atomic_load(&g_released) != last) {
 					last = atomic_load(&g_released);
-					tp = fc_now_ns();
+					tp = bench_now_ns();
 				}
 			}
 		}
 #endif
 	}
-	uint64_t t_end = fc_now_ns();
+	uint64_t t_end = bench_now_ns();
 	atomic_store(&g_sampler_stop, 1);
 	block_enter();
 	pthread_join(samp, NULL);
@@ -492,16 +494,16 @@ static int run_child(int pool)
 	printf("R handlers_per_s %.6g\n",
 	       (double)released * 1e9 / (double)elapsed);
 	printf("R lat_p50_ns %llu\n",
-	       (unsigned long long)fc_quantile_u64(v, n, 0.50));
+	       (unsigned long long)bench_quantile_u64(v, n, 0.50));
 	printf("R lat_p99_ns %llu\n",
-	       (unsigned long long)fc_quantile_u64(v, n, 0.99));
+	       (unsigned long long)bench_quantile_u64(v, n, 0.99));
 	free(v);
 	int64_t peak = atomic_load(&g_peak_outstanding);
 	printf("R peak_unreleased %lld\n", (long long)peak);
 	if (g_resource == R_PIPE)
 		printf("R peak_open_fds %lld\n",
 		       (long long)(base_fds + 2 * peak));
-	printf("R peak_rss_bytes %ld\n", fc_peak_rss_bytes());
+	printf("R peak_rss_bytes %ld\n", bench_peak_rss_bytes());
 	printf("R emfile_waits %llu\n",
 	       (unsigned long long)atomic_load(&g_emfile_waits));
 	printf("R forced_collects %llu\n",
@@ -687,8 +689,8 @@ int main(int argc, char **argv)
 	if (!resources)
 		resources = quick ? "pipe" : "pipe,malloc";
 
-	fc_precise_timers();
-	fc_raise_fd_limit();
+	bench_precise_timers();
+	bench_raise_fd_limit();
 
 	if (child) {
 		g_impl = !strcmp(c_impl, "bdwgc") ? I_BDWGC : I_TRICOLOR;
@@ -752,7 +754,7 @@ int main(int argc, char **argv)
 	       "each in a fresh process\n",
 	       threads, objects, block_objects, live, garbage_bytes, pools,
 	       reps);
-	const char *exe = fc_self_exe(argv[0]);
+	const char *exe = bench_self_exe(argv[0]);
 	int tricolor_failed = 0;
 	char tbuf[16], obuf[32], lbuf[16], gbuf[32], pbuf[16];
 	snprintf(tbuf, sizeof tbuf, "%d", threads);
@@ -814,7 +816,7 @@ int main(int argc, char **argv)
 						NULL
 					};
 					char *out;
-					int st = fc_run_child(args, timeout, &out);
+					int st = bench_run_capture(args, timeout, &out);
 					if (st != 0) {
 						last_status = st;
 						fprintf(stderr,
@@ -822,13 +824,13 @@ int main(int argc, char **argv)
 							      "%s\n",
 							cfg[k].impl_name, cas,
 							r + 1,
-							fc_status_text(st));
+							bench_status_text(st));
 						free(out);
 						continue;
 					}
 					for (size_t m = 0; m < NMETRICS; m++) {
 						double x;
-						if (fc_result(out, metrics[m].key,
+						if (bench_child_result(out, metrics[m].key,
 							      &x)) {
 							vals[m][have[m]++] = x;
 						}
@@ -840,12 +842,10 @@ int main(int argc, char **argv)
 					snprintf(outl[k], sizeof outl[k],
 						 "  %-11s %-9s FAILED: %s",
 						 cfg[k].label, cfg[k].impl_name,
-						 fc_status_text(last_status));
-					fc_csv_row(csv, BENCH, cas,
-						   cfg[k].impl_name, "failed",
-						   "status", last_status,
-						   last_status, last_status,
-						   reps);
+						 bench_status_text(last_status));
+					bench_csv_append(csv, BENCH, cas,
+							 cfg[k].impl_name, "failed", "status",
+							 bench_stats_n(last_status, reps));
 					if (cfg[k].impl == I_TRICOLOR)
 						tricolor_failed = 1;
 					continue;
@@ -855,14 +855,11 @@ int main(int argc, char **argv)
 					double md, mn, mx;
 					if (!have[m])
 						continue;
-					fc_summary(vals[m], have[m], &md, &mn,
-						   &mx);
+					bench_summary(vals[m], have[m], &md, &mn, &mx);
 					med[m] = md;
-					fc_csv_row(csv, BENCH, cas,
-						   cfg[k].impl_name,
-						   metrics[m].name,
-						   metrics[m].unit, md, mn, mx,
-						   have[m]);
+					bench_csv_append(csv, BENCH, cas,
+							 cfg[k].impl_name, metrics[m].name, metrics[m].unit,
+							 (bench_stats){ md, mn, mx, have[m] });
 				}
 				res_rate[k] = med[0];
 				char q[24];

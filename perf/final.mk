@@ -2,20 +2,21 @@
 #   perf/finalizers      finalizer throughput and queued-to-run latency
 #   perf/fin_vs_cleanup  releasing resources: finalizers vs cleanup pool
 #                        vs bdwgc finalizers (the headline benchmark)
-# Built on demand: `make perf-programs`; run with perf/run.
+# Built on demand: `make perf-programs`; run with perf/run. Both use the
+# shared harness perf/bench.c (its "R name value" child protocol).
 
 FINAL_PROGS = perf/finalizers perf/fin_vs_cleanup
 EXTRA_PROGRAMS += $(FINAL_PROGS)
 CLEANFILES += $(FINAL_PROGS)
 
-perf_finalizers_SOURCES = perf/finalizers.c perf/final_common.h
+perf_finalizers_SOURCES = perf/finalizers.c perf/bench.c perf/bench.h
 perf_finalizers_CPPFLAGS = $(AM_CPPFLAGS)
-perf_finalizers_LDADD = libtricolor.la
+perf_finalizers_LDADD = libtricolor.la -lm
 perf_finalizers_LDFLAGS = $(AM_LDFLAGS) -pthread
 
-perf_fin_vs_cleanup_SOURCES = perf/fin_vs_cleanup.c perf/final_common.h
+perf_fin_vs_cleanup_SOURCES = perf/fin_vs_cleanup.c perf/bench.c perf/bench.h
 perf_fin_vs_cleanup_CPPFLAGS = $(AM_CPPFLAGS)
-perf_fin_vs_cleanup_LDADD = libtricolor.la
+perf_fin_vs_cleanup_LDADD = libtricolor.la -lm
 perf_fin_vs_cleanup_LDFLAGS = $(AM_LDFLAGS) -pthread
 
 if HAVE_BDWGC

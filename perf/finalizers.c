@@ -30,14 +30,16 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 
-#include "tricolor.h"
-#include "final_common.h"
+#include "bench.h"
 
-#ifdef HAVE_BDWGC
-#define GC_THREADS
-#define GC_NO_THREAD_REDIRECTS
-#include <gc.h>
-#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 
 #define BENCH "finalizers"
 
@@ -60,15 +62,15 @@ static _Atomic uint64_t g_last_done;
 static void handler_body(struct fobj *o, int blocking_bracket)
 {
 	if (g_handler == H_CPU) {
-		fc_burn_ns(10000);
+		bench_burn_ns(10000);
 	} else if (g_handler == H_BLOCK) {
 		if (blocking_bracket)
 			tri_blocking_enter();
-		fc_sleep_ns(100000);
+		bench_sleep_ns(100000);
 		if (blocking_bracket)
 			tri_blocking_leave();
 	}
-	uint64_t t = fc_now_ns();
+	uint64_t t = bench_now_ns();
 	g_lat[o->id] = t - o->t_drop;
 	atomic_store_explicit(&g_last_done, t, memory_order_relaxed);
 	atomic_fetch_add_explicit(&g_done, 1, memory_order_release);
@@ -110,13 +112,13 @@ static void emit_common(uint64_t count, uint64_t t_reg0, uint64_t t_reg1,
 		if (g_lat[i])
 			v[n++] = g_lat[i];
 	printf("R lat_p50_ns %llu\n",
-	       (unsigned long long)fc_quantile_u64(v, n, 0.50));
+	       (unsigned long long)bench_quantile_u64(v, n, 0.50));
 	printf("R lat_p99_ns %llu\n",
-	       (unsigned long long)fc_quantile_u64(v, n, 0.99));
+	       (unsigned long long)bench_quantile_u64(v, n, 0.99));
 	printf("R lat_max_ns %llu\n",
 	       (unsigned long long)(n ? v[n - 1] : 0));
 	free(v);
-	printf("R peak_rss_bytes %ld\n", fc_peak_rss_bytes());
+	printf("R peak_rss_bytes %ld\n", bench_peak_rss_bytes());
 }
 
 static int run_tricolor(uint64_t count)
@@ -131,25 +133,25 @@ static int run_tricolor(uint64_t count)
 		fprintf(stderr, BENCH ": cannot allocate the root array\n");
 		return 1;
 	}
-	uint64_t t_reg0 = fc_now_ns();
+	uint64_t t_reg0 = bench_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		struct fobj *o = tri_alloc(sizeof *o);
 		o->id = i;
 		tri_set_finalizer(o, tri_fin);
 		TRI_STORE(objs[i], o);
 	}
-	uint64_t t_reg1 = fc_now_ns();
+	uint64_t t_reg1 = bench_now_ns();
 	uint64_t cycles0 = 0, cycles1 = 0, pmax_metric = 0;
 	tri_read_metric("/gc/cycles/total:gc-cycles", &cycles0);
 
-	uint64_t t_drop0 = fc_now_ns();
+	uint64_t t_drop0 = bench_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
-		objs[i]->t_drop = fc_now_ns();
+		objs[i]->t_drop = bench_now_ns();
 		TRI_STORE(objs[i], NULL);
 	}
-	uint64_t t_c0 = fc_now_ns();
+	uint64_t t_c0 = bench_now_ns();
 	tri_collect();
-	uint64_t t_c1 = fc_now_ns();
+	uint64_t t_c1 = bench_now_ns();
 	tri_drain(-1);
 	/* Conservative stack scanning may keep a few objects one more cycle. */
 	for (int extra = 0; extra < 5 && atomic_load(&g_done) < count;
@@ -157,7 +159,7 @@ static int run_tricolor(uint64_t count)
 		tri_collect();
 		tri_drain(-1);
 	}
-	uint64_t t_end = fc_now_ns();
+	uint64_t t_end = bench_now_ns();
 	tri_read_metric("/gc/cycles/total:gc-cycles", &cycles1);
 	tri_read_metric("/gc/pauses/max:nanoseconds", &pmax_metric);
 
@@ -202,9 +204,9 @@ static void GC_CALLBACK gc_event(GC_EventType ev)
 {
 	/* Called with the allocation lock held: plain variables are fine. */
 	if (ev == GC_EVENT_PRE_STOP_WORLD) {
-		g_stop_t0 = fc_now_ns();
+		g_stop_t0 = bench_now_ns();
 	} else if (ev == GC_EVENT_POST_START_WORLD && g_stop_t0) {
-		uint64_t len = fc_now_ns() - g_stop_t0;
+		uint64_t len = bench_now_ns() - g_stop_t0;
 		if (g_stop_t0 >= atomic_load(&g_win0) &&
 		    g_stop_t0 <= atomic_load(&g_win1)) {
 			g_pcount++;
@@ -265,42 +267,42 @@ static int run_bdwgc(uint64_t count)
 		fprintf(stderr, BENCH ": cannot allocate the root array\n");
 		return 1;
 	}
-	uint64_t t_reg0 = fc_now_ns();
+	uint64_t t_reg0 = bench_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		struct fobj *o = GC_MALLOC(sizeof *o);
 		o->id = i;
 		GC_register_finalizer(o, gc_fin, NULL, NULL, NULL);
 		objs[i] = o;
 	}
-	uint64_t t_reg1 = fc_now_ns();
+	uint64_t t_reg1 = bench_now_ns();
 	GC_word cycles0 = GC_get_gc_no();
-	uint64_t t_drop0 = fc_now_ns();
+	uint64_t t_drop0 = bench_now_ns();
 	atomic_store(&g_win0, t_drop0);
 	for (uint64_t i = 0; i < count; i++) {
-		objs[i]->t_drop = fc_now_ns();
+		objs[i]->t_drop = bench_now_ns();
 		objs[i] = NULL;
 	}
-	uint64_t t_c0 = fc_now_ns();
+	uint64_t t_c0 = bench_now_ns();
 	GC_gcollect();
-	uint64_t t_c1 = fc_now_ns();
+	uint64_t t_c1 = bench_now_ns();
 	/* Wait for the finalizer thread; collect again if it stops making
 	 * progress (objects kept by stale stack slots, as for tricolor). */
 	int extra = 0;
-	uint64_t last = 0, t_last_progress = fc_now_ns();
+	uint64_t last = 0, t_last_progress = bench_now_ns();
 	while (atomic_load(&g_done) < count) {
 		uint64_t d = atomic_load(&g_done);
 		if (d != last) {
 			last = d;
-			t_last_progress = fc_now_ns();
-		} else if (fc_now_ns() - t_last_progress > 200000000u) {
+			t_last_progress = bench_now_ns();
+		} else if (bench_now_ns() - t_last_progress > 200000000u) {
 			if (extra++ >= 5)
 				break;
 			GC_gcollect();
-			t_last_progress = fc_now_ns();
+			t_last_progress = bench_now_ns();
 		}
-		fc_sleep_ns(200000);
+		bench_sleep_ns(200000);
 	}
-	atomic_store(&g_win1, fc_now_ns());
+	atomic_store(&g_win1, bench_now_ns());
 	GC_word cycles1 = GC_get_gc_no();
 	emit_common(count, t_reg0, t_reg1, t_c0, t_c1,
 		    count - atomic_load(&g_done));
@@ -318,41 +320,6 @@ static int run_bdwgc(uint64_t count)
 /* ------------------------------------------------------------------ */
 /* Driver                                                              */
 /* ------------------------------------------------------------------ */
-
-/*
- * The Go peer (perf/peers/go/finalizers, runtime.SetFinalizer), built by
- * perf/peers/go/build.sh DIR as DIR/go-finalizers: $PERF_GO_DIR/go-finalizers,
- * else peers/go/go-finalizers next to this program (also when it runs from
- * libtool's .libs directory).
- */
-static int is_exec_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       access(path, X_OK) == 0;
-}
-
-static const char *find_go_peer(const char *argv0)
-{
-	static char path[4096];
-	const char *dir = getenv("PERF_GO_DIR");
-	if (dir && *dir) {
-		snprintf(path, sizeof path, "%s/go-finalizers", dir);
-		if (is_exec_file(path))
-			return path;
-	}
-	const char *slash = strrchr(argv0, '/');
-	int len = slash ? (int)(slash - argv0) : 1;
-	const char *base = slash ? argv0 : ".";
-	static const char *const rel[] = { "peers/go/go-finalizers",
-					   "../peers/go/go-finalizers" };
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof path, "%.*s/%s", len, base, rel[i]);
-		if (is_exec_file(path))
-			return path;
-	}
-	return NULL;
-}
 
 /*
  * Run the Go peer for one handler; its rows (same metric names) are read
@@ -397,7 +364,7 @@ static int run_go_peer(const char *go, const char *handler, long long n,
 			 "-timeout", tbuf, "-csv", tmp,
 			 quick ? "-quick" : NULL, NULL };
 	char *out;
-	int st = fc_run_child(args, timeout * reps + 30, &out);
+	int st = bench_run_capture(args, timeout * reps + 30, &out);
 	free(out);
 	FILE *f = fopen(tmp, "r");
 	char line[512];
@@ -411,7 +378,9 @@ static int run_go_peer(const char *go, const char *handler, long long n,
 			   b, c, im, m, u, &md, &mn, &mx, &r) != 9 ||
 		    strcmp(b, BENCH) != 0)
 			continue;
-		fc_csv_row(csv, b, c, im, m, u, md, mn, mx, r);
+		bench_csv_append(csv, b, c,
+				 im, m, u,
+				 (bench_stats){ md, mn, mx, r });
 		for (size_t k = 0; k < NMETRICS; k++)
 			if (!strcmp(m, metrics[k].name)) {
 				med[k] = md;
@@ -514,7 +483,7 @@ int main(int argc, char **argv)
 	if (reps <= 0)
 		reps = quick ? 1 : 3;
 
-	fc_precise_timers();
+	bench_precise_timers();
 
 	/* Child: one measurement. */
 	if (impl) {
@@ -551,10 +520,10 @@ int main(int argc, char **argv)
 	       "%d rep(s), each in a fresh process\n",
 	       count, block_count, handlers, reps);
 
-	const char *exe = fc_self_exe(argv[0]);
-	const char *go = has_item(impls, "go") ? find_go_peer(argv[0]) : NULL;
+	const char *exe = bench_self_exe(argv[0]);
+	const char *go = has_item(impls, "go") ? bench_go_peer(argv[0], "finalizers") : NULL;
 	if (!go && has_item(impls, "go"))
-		go = find_go_peer(exe);
+		go = bench_go_peer(exe, "finalizers");
 	if (has_item(impls, "go"))
 		printf("go peer: %s\n",
 		       go ? go : "not found (set PERF_GO_DIR), skipped");
@@ -584,19 +553,19 @@ int main(int argc, char **argv)
 						 "--count",     nbuf,
 						 NULL };
 				char *out;
-				int st = fc_run_child(args, timeout, &out);
+				int st = bench_run_capture(args, timeout, &out);
 				if (st != 0) {
 					last_status = st;
 					fprintf(stderr,
 						BENCH ": %s %s rep %d: %s\n",
 						impl_list[k], cas, r + 1,
-						fc_status_text(st));
+						bench_status_text(st));
 					free(out);
 					continue;
 				}
 				for (size_t m = 0; m < NMETRICS; m++) {
 					double x = 0;
-					have[m] = fc_result(out, metrics[m].key,
+					have[m] = bench_child_result(out, metrics[m].key,
 							    &x);
 					vals[m][ok] = x;
 				}
@@ -605,10 +574,10 @@ int main(int argc, char **argv)
 			}
 			if (ok == 0) {
 				printf("%-18s %-9s FAILED: %s\n", cas,
-				       impl_list[k], fc_status_text(last_status));
-				fc_csv_row(csv, BENCH, cas, impl_list[k],
-					   "failed", "status", last_status,
-					   last_status, last_status, reps);
+				       impl_list[k], bench_status_text(last_status));
+				bench_csv_append(csv, BENCH, cas,
+						 impl_list[k], "failed", "status",
+						 bench_stats_n(last_status, reps));
 				if (!strcmp(impl_list[k], "tricolor"))
 					tricolor_failed = 1;
 				continue;
@@ -616,13 +585,13 @@ int main(int argc, char **argv)
 			double med[NMETRICS];
 			for (size_t m = 0; m < NMETRICS; m++) {
 				double md, mn, mx;
-				fc_summary(vals[m], ok, &md, &mn, &mx);
+				bench_summary(vals[m], ok, &md, &mn, &mx);
 				med[m] = md;
 				if (!have[m])
 					continue;
-				fc_csv_row(csv, BENCH, cas, impl_list[k],
-					   metrics[m].name, metrics[m].unit, md,
-					   mn, mx, ok);
+				bench_csv_append(csv, BENCH, cas,
+						 impl_list[k], metrics[m].name, metrics[m].unit,
+						 (bench_stats){ md, mn, mx, ok });
 			}
 			ns_per[k] = med[1];
 			e2e[k] = med[12];
@@ -642,9 +611,10 @@ int main(int argc, char **argv)
 					     timeout, csv, med, have);
 			if (!have[0]) {
 				printf("%-18s %-9s FAILED: %s\n", cas, "go",
-				       fc_status_text(st));
-				fc_csv_row(csv, BENCH, cas, "go", "failed",
-					   "status", st, st, st, reps);
+				       bench_status_text(st));
+				bench_csv_append(csv, BENCH, cas,
+						 "go", "failed", "status",
+						 bench_stats_n(st, reps));
 			} else {
 				go_ns = med[1];
 				go_e2e = med[12];

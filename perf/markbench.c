@@ -679,10 +679,14 @@ int main(int argc, char **argv)
 				snprintf(arg, sizeof arg, "%d", g_workers[i]);
 				snprintf(cas, sizeof cas, "%ldMiB-w%d",
 					 g_heap_mib, g_workers[i]);
+				printf("# [markbench random] tricolor mark_workers=%d ...\n",
+				       g_workers[i]);
 				bench_spawn(&o, BENCH_IMPL_TRICOLOR, extra, cas);
 			}
-		if (bench_impl_selected(&o, BENCH_IMPL_MALLOC))
+		if (bench_impl_selected(&o, BENCH_IMPL_MALLOC)) {
+			printf("# [markbench random] reference traversal ...\n");
 			bench_spawn(&o, BENCH_IMPL_MALLOC, NULL, "all");
+		}
 		printf("\nratio reference/tricolor (per worker, MB/s; > 1: the plain traversal is faster):\n");
 		for (i = 0; i < g_nworkers; i++) {
 			char cas[64];

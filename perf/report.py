@@ -1198,8 +1198,11 @@ def plots_fin_vs_cleanup(d, resdir):
                         v = d.value("fin_vs_cleanup",
                                     "%s-%s-%dt-%s" % (res, c, threads, mech),
                                     impl, "handlers_per_s")
+                        shades = ["#2171b5", "#4292c6", "#6baed6",
+                                  "#9ecae1", "#807dba", "#9e9ac8"]
                         col = "#000000" if impl != "tricolor" else \
-                            FAMILY["tricolor"][0 if mech == "finalizer" else 1 + (k % 3)]
+                            "#08306b" if mech == "finalizer" else \
+                            shades[(k - 1) % len(shades)]
                         f.write('%d "%s" %s 0x%s\n' % (k, lab.replace(
                             "tricolor ", "tri "), num(v) if v else "?", col[1:]))
                     f.write("\n\n")

@@ -8,7 +8,9 @@
 // store. Reported per run, medians over --reps: longest push, p99.99,
 // p99.9, p99, p50, mean, pushes over 100 us and over 1 ms, whole-run wall
 // time, the process's CPU time over the run (OperatingSystemMXBean), GC
-// cycles (GarbageCollectorMXBean), peak RSS (VmHWM).
+// cycles (GarbageCollectorMXBean), peak RSS (VmHWM; it overstates ZGC's
+// footprint: Java 17's ZGC maps the heap three times and each mapping of a
+// page counts). The CPU time has the kernel tick's 10 ms granularity.
 //
 // perf/msgbuf runs it as
 //   java -XX:+UseZGC -Xmx<max(1 GiB, 4 x live bytes)> -cp DIR MsgBuf ...
