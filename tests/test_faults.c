@@ -292,6 +292,60 @@ START_TEST(test_memory_limit_bounds_mapped_memory_with_16mb_live_set)
 }
 END_TEST
 
+/*
+ * More live data than the limit: collecting cannot bring the heap under
+ * it, so the limit turns soft. Forced collections are rationed (each one
+ * that did not help allows the next only after as long again and another
+ * limit/8 bytes of allocation, pacer.c): the cycles are bounded by the MiB
+ * allocated, not one per span refill, and every live object survives.
+ */
+#define OVER_OBJS 40960 /* x 1 KB = 40 MB, over a 32 MB limit */
+
+static void *over_limit_churn(void *arg)
+{
+	uint64_t *stats = arg; /* [0] cycles, [1] MiB allocated */
+	void **table = tri_alloc(OVER_OBJS * sizeof(void *));
+	ck_assert_ptr_nonnull(table);
+	tri_store(&keep[1], table);
+	for (int i = 0; i < OVER_OBJS; i++) {
+		char *p = tri_alloc_atomic(1024);
+		ck_assert_ptr_nonnull(p);
+		tsup_fill(p, 1024, (uint64_t)i);
+		tri_store(&table[i], p);
+	}
+	tri_collect();
+	uint64_t c0 = metric("/gc/cycles/total:gc-cycles"), a0 = metric("/gc/heap/allocs:bytes");
+	for (long i = 0; i < 256 * 16; i++) { /* 256 MB of 64 KB garbage */
+		char *g = tri_alloc(64 * 1024);
+		ck_assert_ptr_nonnull(g);
+		g[0] = 1;
+	}
+	stats[0] = metric("/gc/cycles/total:gc-cycles") - c0;
+	stats[1] = (metric("/gc/heap/allocs:bytes") - a0) >> 20;
+	for (int i = 0; i < OVER_OBJS; i += 89)
+		ck_assert_uint_eq(tsup_check_fill(table[i], 1024, (uint64_t)i), 1024);
+	return NULL;
+}
+
+START_TEST(test_memory_limit_below_the_live_heap_turns_soft_with_rationed_collections)
+{
+	ck_assert_int_eq(tri_init("memory_limit=32m"), 0);
+	tri_add_roots(keep, keep + NKEEP);
+	uint64_t stats[2] = {0, 0};
+	double t0 = tsup_now();
+	tsup_run_in_thread(over_limit_churn, stats);
+	uint64_t forced = metric("/gc/cycles/forced:gc-cycles");
+	printf("memory_limit=32m under 40 MB live: %llu cycles (%llu forced in all) for %llu MiB allocated in %.2f s\n",
+	       (unsigned long long)stats[0], (unsigned long long)forced, (unsigned long long)stats[1],
+	       tsup_now() - t0);
+	ck_assert_uint_ge(stats[1], 256);
+	/* one forced collection per limit/8 = 4 MiB at most, plus the
+	 * pacer's background cycles (goal live + 1/16 + 1 MiB) */
+	ck_assert_msg(stats[0] <= stats[1] / 2 + 8, "%llu cycles for %llu MiB allocated",
+		      (unsigned long long)stats[0], (unsigned long long)stats[1]);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* Misbehaving callbacks                                              */
 /* ---------------------------------------------------------------- */
@@ -1053,6 +1107,7 @@ static Suite *faults_suite(void)
 	tcase_add_test(mem, test_exhausted_heap_reserve_gives_enomem_and_freeing_makes_room);
 	tcase_add_test(mem, test_cyclic_garbage_under_injected_failures_stays_bounded);
 	tcase_add_test(mem, test_memory_limit_bounds_mapped_memory_with_16mb_live_set);
+	tcase_add_test(mem, test_memory_limit_below_the_live_heap_turns_soft_with_rationed_collections);
 	suite_add_tcase(s, mem);
 
 	TCase *cb = tcase_create("callbacks");
