@@ -96,7 +96,10 @@ extern "C" {
  * program's own handler for it still gets the signals tricolor did not
  * send, as long as it was installed before tri_init), debug (a
  * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
- * trace=PATH), data_roots (on or off, default on: see below).
+ * stats, trace=PATH, heapprofile=PATH), data_roots (on or off, default on:
+ * see below), show_stats (1: statistics at exit, as debug=stats),
+ * heapprofile_rate (bytes per heap-profile sample, default 512k).
+ * docs/options.md lists every key with its default and range.
  *
  * data_roots=on (the default, as in bdwgc) scans the writable data and bss
  * segments of the program and of every loaded shared library (found with
