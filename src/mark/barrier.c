@@ -138,8 +138,6 @@ void *tri_memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-/* Shade p from outside a store (a value taken off a root queue). */
-void barrier_shade(struct tri_thread *t, uintptr_t p);
 void barrier_shade(struct tri_thread *t, uintptr_t p)
 {
 	shade(t, p);

@@ -54,6 +54,10 @@ static inline bool mark_ptr(uintptr_t p, struct gcwork *w)
 
 /* Conservatively mark from every aligned word in [lo, hi). */
 void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
+/* Shade p from outside a store (a value taken off a root queue) on t's
+ * barrier buffer (mark/barrier.c; t's barrier is on). */
+struct tri_thread;
+void barrier_shade(struct tri_thread *t, uintptr_t p);
 /* Scan one queued item (object or oblet); returns bytes scanned. */
 size_t scan_item(uintptr_t item, struct gcwork *w);
 /* Scan the words of an object (without marking it): finalizer referents. */

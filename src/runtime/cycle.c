@@ -45,7 +45,7 @@
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "alloc/special.h"
-#include "cleanup/cleanup.h"
+#include "callback/queue.h"
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/roots.h"
@@ -121,8 +121,7 @@ static void run_cycle(uint64_t n, bool forced)
 	roots_scan(&roots);
 	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
-	finalizer_mark_roots(&roots);
-	cleanup_mark_roots(&roots);
+	cbq_mark_roots(&roots);
 	gcwork_dispose(&roots);
 
 	/* 4. Stacks, once each; from here on threads allocate black. */
@@ -203,7 +202,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);
 	st_relaxed(&tri_stats.sweep_last_ns, t_end - t_hs3);
 	TRI_PROBE2(cycle__end, n, live);
-	finalizer_cycle_report(n);
+	cbq_check_report(n);
 
 	gt.rounds = rounds;
 	gt.heap1 = heap_marked_at;

@@ -19,8 +19,7 @@
  */
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
-#include "cleanup/cleanup.h"
-#include "final/finalizer.h"
+#include "callback/queue.h"
 #include "mark/workers.h"
 #include "runtime/cycle.h"
 #include "runtime/handshake.h"
@@ -105,8 +104,7 @@ static void lock_all(void)
 	pthread_mutex_lock(&tri_registry_lock);
 	call_rcu_before_fork();
 	rcu_bp_before_fork();
-	finalizer_fork_lock();
-	cleanup_fork_lock();
+	cbq_fork_lock();
 	roots_fork_lock();
 	pause_fork_lock();
 	pthread_mutex_lock(&tri_grey.lock);
@@ -129,8 +127,7 @@ static void unlock_all(void)
 	pthread_mutex_unlock(&tri_grey.lock);
 	pause_fork_unlock();
 	roots_fork_unlock();
-	cleanup_fork_unlock();
-	finalizer_fork_unlock();
+	cbq_fork_unlock();
 	pthread_mutex_unlock(&tri_registry_lock);
 }
 
@@ -198,8 +195,7 @@ static void child(void)
 
 	if (mark_workers_start(tri_rt.opt.mark_workers))
 		tri_fatal("tricolor: fork: cannot restart the mark workers in the child");
-	finalizer_after_fork_child();
-	cleanup_after_fork_child();
+	cbq_after_fork_child();
 	cycle_after_fork_child();
 	if (fork_entered)
 		tri_blocking_leave();
