@@ -368,7 +368,6 @@ void page_heap_usage(uint64_t *freeb, uint64_t *released)
 }
 
 /* heap_check.c: free-run invariants, under the page heap lock. */
-void heap_check_free_runs(void);
 void heap_check_free_runs(void)
 {
 	pthread_mutex_lock(&tri_heap.lock);

@@ -38,4 +38,7 @@ void page_heap_free(struct span *s, bool dirty);
 void page_heap_scavenge(uint64_t now_ns, bool all);
 /* Bytes in free runs not released to the OS, and released. */
 void page_heap_usage(uint64_t *free_bytes, uint64_t *released_bytes);
+/* Debug: check the free-run invariants (takes the page heap lock; aborts
+ * naming the rule a run breaks). Called by heap_check.c. */
+void heap_check_free_runs(void);
 #endif

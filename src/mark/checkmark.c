@@ -71,7 +71,6 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 	if (white)
 		tri_fatal("tricolor: checkmark: object %p (size class %u, %zu bytes, reached from %s) is reachable but the concurrent mark left it white",
 			  (void *)obj, s->cls, s->elemsize, from);
-	(void)lenient;
 	if (!s->noscan)
 		cm_push(obj);
 }

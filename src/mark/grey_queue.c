@@ -221,19 +221,6 @@ bool grey_queue_idle(void)
 	return idle;
 }
 
-void grey_queue_reset(void)
-{
-	pthread_mutex_lock(&tri_grey.lock);
-	while (tri_grey.full) {
-		struct wblock *b = tri_grey.full;
-		tri_grey.full = b->next;
-		b->next = tri_grey.empty;
-		tri_grey.empty = b;
-	}
-	st_relaxed(&tri_grey.nfull, 0);
-	pthread_mutex_unlock(&tri_grey.lock);
-}
-
 bool grey_queue_idle_reset_dirty(void)
 {
 	pthread_mutex_lock(&tri_grey.lock);

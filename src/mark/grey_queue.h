@@ -99,8 +99,6 @@ void gcwork_dispose(struct gcwork *w);
 void gcwork_flush_stats(struct gcwork *w);
 /* Under the lock: no grey object (global list empty, no busy marker). */
 bool grey_queue_idle(void);
-/* Drop all queued work (used when the queue is reset between cycles). */
-void grey_queue_reset(void);
 /* Under the lock: if no grey object exists, clear dirty and return true.
  * Atomic with respect to every publication (all happen under the lock). */
 bool grey_queue_idle_reset_dirty(void);

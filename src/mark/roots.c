@@ -112,8 +112,6 @@ void roots_scan(struct gcwork *w)
 }
 
 /* fork (runtime/fork.c) */
-void roots_fork_lock(void);
-void roots_fork_unlock(void);
 void roots_fork_lock(void)
 {
 	pthread_mutex_lock(&roots_lock);

@@ -20,9 +20,12 @@
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "callback/queue.h"
+#include "mark/roots.h"
 #include "mark/workers.h"
 #include "runtime/cycle.h"
+#include "runtime/fork.h"
 #include "runtime/handshake.h"
+#include "runtime/pause.h"
 #include <stdlib.h>
 #include <unistd.h>
 #include <urcu-bp.h>
@@ -30,11 +33,6 @@
 #include <dlfcn.h>
 #endif
 
-
-void roots_fork_lock(void);
-void roots_fork_unlock(void);
-void pause_fork_lock(void);
-void pause_fork_unlock(void);
 
 /* prepare put the forking thread into a blocking region, and parent/child
  * take it out again. Only when it was attached and RUNNING: fork inside a
@@ -201,7 +199,6 @@ static void child(void)
 		tri_blocking_leave();
 }
 
-void fork_handlers_install(void);
 void fork_handlers_install(void)
 {
 	pthread_atfork(prepare, parent, child);

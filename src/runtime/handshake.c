@@ -281,7 +281,6 @@ void tri_safepoint(void)
 
 /* Called by the tri_blocking_enter stub with the caller's callee-saved
  * registers and stack pointer. */
-void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 {
 	NO_PREEMPT();

@@ -34,6 +34,9 @@ void world_stop(void);
 void world_start(void);
 /* Owner: run a pending handshake action (t->slow had SLOW_POLL). */
 void safepoint_slow(struct tri_thread *t);
+/* Called by the tri_blocking_enter stub (thread.c) with the caller's
+ * callee-saved registers and stack pointer. */
+void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 
 /* Implemented by the collector parts, called by actions. */
 void wbuf_flush(struct tri_thread *t);

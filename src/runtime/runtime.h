@@ -73,7 +73,7 @@ struct tri_runtime {
 struct tri_stats {
 	uint64_t mapped_bytes;	/* committed arena */
 	uint64_t released_bytes; /* free runs returned to the OS (page heap lock) */
-	uint64_t released_total;
+	uint64_t released_total; /* cumulative bytes returned (page_heap.c; stats.c) */
 	uint64_t spans_inuse;
 	int64_t heap_live;	/* bytes in objects + free bytes in cached spans */
 	uint64_t heap_marked;	/* live bytes after the last sweep */

@@ -85,7 +85,6 @@ void thread_save_regs(uintptr_t *r)
 	memset(r, 0, 8 * sizeof *r);
 }
 
-void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter(void)
 {
 	uintptr_t regs[8];
