@@ -94,7 +94,10 @@ extern "C" {
  * holds up a handshake inside a C library call is preempted by a signal,
  * default 1, "off" to never send one), preempt_signal (default SIGURG; the
  * program's own handler for it still gets the signals tricolor did not
- * send, as long as it was installed before tri_init), debug (a
+ * send, as long as it was installed before tri_init), gc_period_ms
+ * (default 120000, Go's forcegcperiod: a cycle starts when none has run for
+ * this long, however little the program allocates, so the cleanups of
+ * dropped objects run within that bound; "off" never), debug (a
  * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
  * stats, trace=PATH, heapprofile=PATH), data_roots (on or off, default on:
  * see below), show_stats (1: statistics at exit, as debug=stats),

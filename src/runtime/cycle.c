@@ -220,17 +220,38 @@ static bool auto_cycle_due(void)
 	       external_cycle_due(); /* a resource counter asked (external.c) */
 }
 
+/*
+ * The periodic cycle (Go's forcegcperiod, 2 minutes there and here): a
+ * program that allocates too little to reach its trigger still gets a
+ * collection every gc_period_ms, so cleanups and finalizers of objects it
+ * dropped (sockets, descriptors: docs/kvserver.md's --forget) run within
+ * that bound. last_cycle_end_ns is written and read by the coordinator
+ * only; the timed wait below wakes it every 100 ms to check.
+ */
+static uint64_t last_cycle_end_ns;
+
+static bool periodic_cycle_due(void)
+{
+	uint64_t period = tri_rt.opt.gc_period_ms;
+	/* as in Go, gc_percent=off turns the periodic cycle off too */
+	if (!period || ld_relaxed(&tri_rt.opt.gc_percent) < 0 || tri_now_ns() - last_cycle_end_ns < period * 1000000ull)
+		return false;
+	fetch_add(&tri_stats.periodic_cycles, 1);
+	return true;
+}
+
 static void *coordinator_main(void *arg)
 {
 	(void)arg;
 	rcu_register_thread();
 	gccpu_register_self();
+	last_cycle_end_ns = tri_now_ns();
 	for (;;) {
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		bool forced, automatic;
 		for (;;) {
 			forced = tri_rt.requested > tri_rt.started;
-			automatic = !forced && auto_cycle_due();
+			automatic = !forced && (auto_cycle_due() || periodic_cycle_due());
 			if ((forced || automatic) && !tri_rt.forking)
 				break;
 			struct timespec ts;
@@ -251,6 +272,7 @@ static void *coordinator_main(void *arg)
 		uint64_t n = ++tri_rt.started;
 		pthread_mutex_unlock(&tri_rt.cycle_lock);
 		run_cycle(n, forced);
+		last_cycle_end_ns = tri_now_ns();
 		/* Also between back-to-back cycles: the idle wait above may
 		 * never time out while a program collects continually. */
 		finalizer_watchdog();

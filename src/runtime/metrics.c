@@ -41,6 +41,8 @@ static uint64_t heap_released_bytes(void)
 #define TRI_METRIC_TABLE(X)                                                                       \
 	X(cycles, "/gc/cycles/total:gc-cycles", "Completed GC cycles.", S(cycles))                    \
 	X(forced, "/gc/cycles/forced:gc-cycles", "tri_collect calls (each forces a cycle).", S(forced_cycles)) \
+	X(periodic, "/gc/cycles/periodic:gc-cycles",                                                  \
+	  "Cycles started because none had run for gc_period_ms (Go's forcegcperiod).", S(periodic_cycles)) \
 	X(live, "/gc/heap/live:bytes",                                                                \
 	  "Heap bytes the last sweep found live (Go: marked live after the last GC).", S(heap_marked)) \
 	X(goal, "/gc/heap/goal:bytes",                                                                \

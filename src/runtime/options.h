@@ -52,6 +52,8 @@
 	  "delay before a thread holding up a handshake is preempted by a signal; off never sends one") \
 	X(preempt_signal, int, preempt_signal, OPT_SIGNAL, 1, 0, "", 0, SIGURG, "SIGURG",            \
 	  "the preemption signal (not SIGKILL, SIGSTOP, SIGSEGV, SIGBUS or SIGABRT)")               \
+	X(gc_period_ms, uint64_t, gc_period_ms, OPT_SIZE, 0, UINT64_MAX, "off", 0, 120000, "120000", \
+	  "Go's forcegcperiod: start a cycle when none has run for this long (ms), however little is allocated; off never does") \
 	X(data_roots, int, data_roots, OPT_BOOL, 0, 1, "", 0, 1, "on",                              \
 	  "scan the data and bss segments of the program and its libraries as roots")               \
 	X(show_stats, int, stats, OPT_INT, 0, 1, "", 0, 0, "0",                                      \

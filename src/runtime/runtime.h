@@ -85,6 +85,7 @@ struct tri_stats {
 	uint64_t freed_objects;
 	uint64_t cycles;
 	uint64_t forced_cycles;
+	uint64_t periodic_cycles; /* started by gc_period_ms (cycle.c, coordinator) */
 	uint64_t pause_count, pause_total_ns, pause_max_ns;
 	/* per TRI_PAUSE_* kind (index 0 unused): pause.c, relaxed atomics */
 	uint64_t pause_kind_count[TRI_PAUSE_CALLBACK + 1];
