@@ -12,9 +12,13 @@
  *    grows), and every node
  *    survives under debug=checkmark,poison across many cycles, with and
  *    without a concurrently mutating thread (pacer assists drain with a
- *    budget, leaving the prefetch ring mid-way).
+ *    budget, leaving the prefetch ring mid-way);
+ *  - color_check_heap (mark/color.h, debug level 3 after every mark)
+ *    aborts naming the edge when a marked object points to a white one,
+ *    and passes when the target is marked too.
  */
 #include "test_support.h"
+#include "mark/color.h"
 #include "mark/grey_queue.h"
 
 /* The queue tests run before tri_init in their own process (Check forks
@@ -175,6 +179,48 @@ START_TEST(a_tree_survives_checkmark_with_a_mutating_thread)
 }
 END_TEST
 
+/* Mark bits set by hand, collector off (no cycle runs), the phase set to
+ * "marking terminated" for the predicate. The cycle number is one no span
+ * was allocated black in, so only marked objects are non-white. */
+#define COLOR_CYCLE 123456789u
+
+static void mark_by_hand(void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	mark_test_and_set(s, span_index(s, (uintptr_t)p));
+}
+
+static void color_check_with_edge(void *target_marked)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	void **a = tri_alloc(64);
+	void *b = tri_alloc(64);
+	a[3] = b; /* a plain store: the edge the barrier would have shaded */
+	mark_by_hand(a);
+	if (target_marked)
+		mark_by_hand(b);
+	st_seq(&tri_rt.phase, PHASE_MARK_DONE);
+	color_check_heap(COLOR_CYCLE);
+	st_seq(&tri_rt.phase, PHASE_IDLE);
+}
+
+START_TEST(color_check_aborts_on_a_marked_object_pointing_to_a_white_one)
+{
+	struct tsup_child c;
+	tsup_capture_child(color_check_with_edge, NULL, &c);
+	tsup_assert_died(&c, SIGABRT, "tri-colour invariant broken", "word at +24 points to the white object");
+}
+END_TEST
+
+START_TEST(color_check_passes_when_the_target_is_marked_too)
+{
+	struct tsup_child c;
+	tsup_capture_child(color_check_with_edge, (void *)1, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x, stderr: %s", c.status,
+		      c.err);
+}
+END_TEST
+
 static Suite *mark_suite(void)
 {
 	Suite *s = suite_create("mark");
@@ -187,6 +233,11 @@ static Suite *mark_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, a_tree_is_shared_between_two_markers_and_survives_checkmark);
 	tcase_add_test(tc, a_tree_survives_checkmark_with_a_mutating_thread);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("color");
+	tcase_add_test(tc, color_check_aborts_on_a_marked_object_pointing_to_a_white_one);
+	tcase_add_test(tc, color_check_passes_when_the_target_is_marked_too);
 	suite_add_tcase(s, tc);
 	return s;
 }

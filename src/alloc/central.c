@@ -250,7 +250,7 @@ void central_add_large(struct span *s)
  * would never be swept for n. O(list), so not in release builds. */
 static void check_generation(struct central *c, unsigned sc, uint64_t n)
 {
-#ifdef TRI_DEBUG
+#if TRI_DEBUG_LEVEL >= 2
 	for (int k = K_PARTIAL; k <= K_FULL; k++)
 		for (struct span *s = list_of(c, k, (unsigned)(n & 1))->head; s; s = s->next)
 			if (s->swept_cycle != n)

@@ -107,6 +107,7 @@ static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
 {
 	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle)
 		span_start_black(s, t->alloc_black_cycle, s->freeindex);
+	tri_assert(!s->in_cache); /* a span has one owner (span.h) */
 	s->in_cache = 1;
 	size_t bytes = (size_t)span_free_count(s) * s->elemsize;
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);

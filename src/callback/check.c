@@ -12,7 +12,6 @@
  * it writes nothing shared. Called by cycle.c (cbq_check_report).
  */
 #include "callback/queue.h"
-#include "alloc/memcheck.h"
 #include "alloc/special.h"
 #include "mark/scan.h"
 #include <stdlib.h>
@@ -49,14 +48,6 @@ static bool reach_push(struct reach *r, uintptr_t p, uintptr_t target)
 	return false;
 }
 
-/* A word read conservatively: possibly uninitialised, by design (memcheck
- * is told so on our copy, alloc/memcheck.h). */
-TRI_NO_SANITIZE static inline uintptr_t scanned_word(uintptr_t a)
-{
-	uintptr_t v = ld_relaxed((uintptr_t *)a);
-	return TRI_VG ? tri_vg_defined_word(v) : v;
-}
-
 TRI_NO_SANITIZE static bool reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target)
 {
 	struct reach r = {0};
@@ -67,12 +58,12 @@ TRI_NO_SANITIZE static bool reaches(uintptr_t from_lo, uintptr_t from_hi, uintpt
 	if (!r.seen)
 		return false;
 	for (uintptr_t a = from_lo; a + 8 <= from_hi && !found; a += 8)
-		found = reach_push(&r, scanned_word(a), target);
+		found = reach_push(&r, scan_word(a), target);
 	while (!found && r.n && r.budget--) {
 		uintptr_t obj = r.stack[--r.n];
 		struct span *s = span_of(obj);
 		for (uintptr_t a = obj; a + 8 <= obj + s->elemsize && !found; a += 8)
-			found = reach_push(&r, scanned_word(a), target);
+			found = reach_push(&r, scan_word(a), target);
 	}
 	free(r.seen);
 	free(r.stack);

@@ -32,13 +32,7 @@ tri_cleanup tri_add_cleanup(void *ptr, void (*fn)(void *arg), void *arg)
 	c.id = special_add_cleanup(s, idx, fn, arg);
 	/* A cleanup added while marking: its arg may already have been passed
 	 * over by the root scan. */
-	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
-		struct gcwork w;
-		gcwork_init(&w, false);
-		mark_ptr((uintptr_t)arg, &w);
-		gcwork_dispose(&w);
-		mark_gate_exit();
-	}
+	mark_late_range((uintptr_t)&arg, (uintptr_t)(&arg + 1));
 	return c;
 }
 

@@ -35,13 +35,8 @@ void tri_set_finalizer(void *obj, void (*fn)(void *obj))
 		tri_fatal("tri_set_finalizer: finalizer already set (object %p)", obj);
 	/* Rule 5: the marker may have walked the finalizer specials already;
 	 * scan the referents now so the dependency order holds this cycle. */
-	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
-		struct gcwork w;
-		gcwork_init(&w, false);
-		scan_object_referents((uintptr_t)obj, &w);
-		gcwork_dispose(&w);
-		mark_gate_exit();
-	}
+	if (!s->noscan)
+		mark_late_range(base, base + s->elemsize);
 }
 
 void finalizer_watchdog(void)

@@ -135,6 +135,7 @@ static void leave_busy_locked(struct gcwork *w)
 		return;
 	gcwork_flush_stats(w);
 	w->busy = false;
+	tri_assert(tri_grey.busy > 0);
 	if (--tri_grey.busy == 0)
 		pthread_cond_broadcast(&tri_grey.idle);
 }
@@ -150,6 +151,7 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 	if (tri_grey.full) {
 		struct wblock *f = tri_grey.full;
 		tri_grey.full = f->next;
+		tri_assert(tri_grey.nfull > 0);
 		st_relaxed(&tri_grey.nfull, tri_grey.nfull - 1);
 		if (b) {
 			b->next = tri_grey.empty;
@@ -258,7 +260,9 @@ bool mark_gate_enter(void)
 
 void mark_gate_exit(void)
 {
-	fetch_add_seq(&gate_inside, -1);
+	int was = fetch_add_seq(&gate_inside, -1);
+	tri_assert(was > 0); /* every exit matches an enter that returned true */
+	(void)was;
 }
 
 /* Dekker with seq_cst: a marker that incremented before our store of

@@ -62,6 +62,17 @@ void scan_object_referents(uintptr_t obj, struct gcwork *w)
 	scan_range(base, base + s->elemsize, w);
 }
 
+void mark_late_range(uintptr_t lo, uintptr_t hi)
+{
+	if (ld_seq(&tri_rt.phase) != PHASE_MARK || !mark_gate_enter())
+		return;
+	struct gcwork w;
+	gcwork_init(&w, false);
+	scan_range(lo, hi, &w);
+	gcwork_dispose(&w);
+	mark_gate_exit();
+}
+
 /*
  * The prefetch ring. A popped item is not scanned at once: its first cache
  * line is prefetched and the item waits in a small FIFO while the

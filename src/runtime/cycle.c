@@ -48,6 +48,7 @@
 #include "callback/queue.h"
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
+#include "mark/color.h"
 #include "mark/roots.h"
 #include "mark/data_roots.h"
 #include "mark/scan.h"
@@ -157,6 +158,8 @@ static void run_cycle(uint64_t n, bool forced)
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
 		checkmark_run();
+	if (TRI_DEBUG_LEVEL >= 3)
+		color_check_heap(n);
 
 	/* 7. Sweep start and the sweep handshake. */
 	st_seq(&tri_sweep_live_bytes, 0);
@@ -171,12 +174,8 @@ static void run_cycle(uint64_t n, bool forced)
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();
-#ifdef TRI_DEBUG
-	heap_check();
-#else
-	if (tri_rt.opt.checkmark)
+	if (TRI_DEBUG_LEVEL >= 2 || tri_rt.opt.checkmark)
 		heap_check();
-#endif
 	uint64_t live = ld_seq(&tri_sweep_live_bytes);
 	pacer_cycle_end(live);
 	st_seq(&tri_rt.phase, PHASE_IDLE);

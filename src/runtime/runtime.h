@@ -32,16 +32,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Debug levels (configure --enable-debug=LEVEL, as mimalloc's MI_DEBUG):
+ *   0  release: no assertions (misuse and broken invariants the release
+ *      build checks abort with tri_fatal all the same)
+ *   1  tri_assert: cheap assertions where invariants are kept (thread state
+ *      changes, span ownership, grey-queue and gate counters, sweeping)
+ *   2  (--enable-debug) also tri_assert2 and heap_check after every sweep:
+ *      O(list) or O(spans) checks
+ *   3  also tri_assert3: O(heap) checks, the tri-colour invariant over the
+ *      whole heap after every mark (mark/color.h)
+ * TRI_DEBUG is defined (to the level) in debug builds only, so `#ifdef
+ * TRI_DEBUG` means level 1 or more. A failed assertion aborts with its text
+ * and place; it is never tolerated.
+ */
 #ifdef TRI_DEBUG
-#define tri_assert(c)                                                         \
+#define TRI_DEBUG_LEVEL TRI_DEBUG
+#else
+#define TRI_DEBUG_LEVEL 0
+#endif
+#define tri_assert_level(level, c)                                            \
 	do {                                                                  \
-		if (!(c))                                                     \
+		if (TRI_DEBUG_LEVEL >= (level) && !(c))                       \
 			tri_fatal("tricolor: assertion failed: %s (%s:%d)",   \
 				  #c, __FILE__, __LINE__);                    \
 	} while (0)
-#else
-#define tri_assert(c) ((void)0)
-#endif
+#define tri_assert(c) tri_assert_level(1, c)
+#define tri_assert2(c) tri_assert_level(2, c)
+#define tri_assert3(c) tri_assert_level(3, c)
 
 enum gc_phase {
 	PHASE_IDLE = 0,	 /* no cycle: sweeping done, barrier off */

@@ -45,10 +45,13 @@ int sweep_span(struct span *s)
 {
 	uint64_t n = ld_seq(&tri_rt.sweep_cycle);
 	/* A span is swept exactly once per cycle: a second sweep would find
-	 * its mark bits cleared and free every live object. */
-	tri_assert(s->swept_cycle < n);
+	 * its mark bits cleared and free every live object. Broken, it aborts
+	 * (never tolerated: the caller's ownership of s is wrong). Sweeping
+	 * needs final mark bits: never while marking. */
 	if (unlikely(s->swept_cycle >= n))
-		return s->cls == 0 || span_free_count(s) == 0 ? SWEEP_FULL : SWEEP_HAS_FREE;
+		tri_fatal("tricolor: internal error: span %p (class %u) swept twice for cycle %llu (swept for %llu)",
+			  (void *)s->base, s->cls, (unsigned long long)n, (unsigned long long)s->swept_cycle);
+	tri_assert(ld_relaxed(&tri_rt.phase) != PHASE_MARK);
 	uint32_t fi = s->freeindex;
 	bool black = s->black_cycle == n && s->black_from != NO_BLACK;
 	uint64_t live[BITMAP_WORDS], dead[BITMAP_WORDS];
