@@ -79,6 +79,10 @@ static uint64_t metric_value(int i)
 			return which == 0 ? S(pause_kind_count[k]) : which == 1 ? S(pause_kind_ns[k])
 										 : S(pause_kind_max_ns[k]);
 		}
+		if (i == PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1))
+			return S(handshake_ns);
+		if (i == PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1) + 1)
+			return S(handshake_max_ns);
 		return 0;
 	}
 }
@@ -135,6 +139,10 @@ static const tri_metric_desc metrics[] = {
 	PAUSE_METRICS("lock", "waits for an allocator lock another thread held (over 2 us)"),
 	PAUSE_METRICS("heap", "page-heap growth and fresh-span clearing (over 2 us)"),
 	PAUSE_METRICS("callback", "finalizer or cleanup queue hand-offs (over 2 us)"),
+	/* after the per-kind pause metrics (metric_value) */
+	{"/gc/handshakes/time:nanoseconds",
+	 "Cumulative wall time of the collector's handshakes, from posting to the last thread's answer."},
+	{"/gc/handshakes/longest:nanoseconds", "Longest handshake, from posting to the last thread's answer."},
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])

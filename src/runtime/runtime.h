@@ -96,6 +96,8 @@ struct tri_stats {
 	uint64_t assist_ns;
 	uint64_t threads_attached;
 	uint64_t handshakes;
+	/* coordinator: wall time of its handshakes (post to last answer), sum and max */
+	uint64_t handshake_ns, handshake_max_ns;
 	uint64_t termination_rounds;
 	uint64_t fin_queued, fin_executed;
 	uint64_t cln_queued, cln_executed;
