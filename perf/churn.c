@@ -302,8 +302,15 @@ static void run_case(int nthreads)
 				double hs_ns = (double)bench_metric("/gc/handshakes/time:nanoseconds");
 				double hs_max = (double)bench_metric("/gc/handshakes/longest:nanoseconds");
 
+				double cpu_max = (double)bench_metric("/gc/pauses/handshake/cpu-max:nanoseconds");
+				double desched = (double)bench_metric("/gc/pauses/handshake/descheduled:pauses");
+
 				printf("# %-8s %3d threads: collector handshakes (whole run): %.0f, mean %.1f us, longest %.1f us\n",
 				       impl, nthreads, hs_n, hs_n ? hs_ns / hs_n / 1e3 : 0, hs_max / 1e3);
+				printf("# %-8s %3d threads: handshake actions (whole run): longest on-CPU %.1f us; %.0f descheduled by the OS for over 50 us\n",
+				       impl, nthreads, cpu_max / 1e3, desched);
+				bench_emit("churn", cas, impl, "handshake_cpu_max", "us",
+					   bench_stats_one(cpu_max / 1e3));
 				bench_emit("churn", cas, impl, "collector_handshake_max", "us",
 					   bench_stats_one(hs_max / 1e3));
 			}

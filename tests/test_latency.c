@@ -13,7 +13,9 @@
  *    passes;
  *  - handshakes complete with 64 threads that allocate, sleep in blocking
  *    regions or compute in libc without safepoints, and the actions'
- *    hand-off to the coordinator loses no mark (debug=checkmark).
+ *    hand-off to the coordinator loses no mark (debug=checkmark);
+ *  - a collection does not wait for a callback thread to run its whole
+ *    queue (a safepoint between two callbacks).
  */
 #include "test_support.h"
 #include <dirent.h>
@@ -391,6 +393,75 @@ START_TEST(test_handshakes_complete_with_64_threads_blocking_computing_in_libc_a
 	uint64_t longest = tsup_metric("/gc/handshakes/longest:nanoseconds");
 	ck_assert_uint_gt(longest, 0);
 	ck_assert_uint_ge(tsup_metric("/gc/handshakes/time:nanoseconds"), longest);
+	/* The allocators ran actions themselves: their CPU cost is measured. */
+	ck_assert_uint_gt(tsup_metric("/gc/pauses/handshake/cpu-max:nanoseconds"), 0);
+}
+END_TEST
+
+/*
+ * Callback threads between two callbacks: a collection started while a
+ * long queue of compute-only callbacks (no tricolor call, no libc call, so
+ * neither a safepoint nor the preemption signal can stop them) is being
+ * run must finish after a few of them, not after the whole queue. Before,
+ * the cleanup worker and the finalizer thread went from one callback to
+ * the next without a safepoint and every handshake waited for the queue to
+ * drain. A count, not a time: the collection returns with most of the
+ * queue still waiting.
+ */
+enum { CB_QUEUE = 1500 };
+
+static void cb_compute(void *p)
+{
+	(void)p;
+	volatile uint64_t x = 1;
+	for (long i = 0; i < 400000; i++) /* about 0.5 ms, arithmetic only */
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+static __attribute__((noinline)) void cb_queue_garbage(int finalizer)
+{
+	for (int i = 0; i < CB_QUEUE; i++) {
+		void *o = tri_alloc(32);
+		ck_assert_ptr_nonnull(o);
+		if (finalizer)
+			tri_set_finalizer(o, cb_compute);
+		else
+			tri_add_cleanup(o, cb_compute, NULL);
+	}
+}
+
+static void check_collect_does_not_wait_for_the_queue(int finalizer)
+{
+	const char *done = finalizer ? "/gc/finalizers/executed:finalizers" : "/gc/cleanups/executed:cleanups";
+	const char *queued = finalizer ? "/gc/finalizers/queued:finalizers" : "/gc/cleanups/queued:cleanups";
+	cb_queue_garbage(finalizer);
+	tsup_scrub_stack();
+	tri_collect(); /* queues them */
+	ck_assert_uint_ge(tsup_metric(queued), CB_QUEUE);
+	/* The callback thread is busy with the queue once it ran one. */
+	tri_blocking_enter();
+	while (tsup_metric(done) < 2)
+		usleep(1000);
+	tri_blocking_leave();
+	tri_collect();
+	uint64_t ran = tsup_metric(done);
+	ck_assert_msg(ran < CB_QUEUE / 2, "the collection waited for %llu of %d queued callbacks",
+		      (unsigned long long)ran, CB_QUEUE);
+	tri_drain(-1);
+	ck_assert_uint_ge(tsup_metric(done), CB_QUEUE);
+}
+
+START_TEST(test_a_collection_does_not_wait_for_a_cleanup_worker_going_through_its_queue)
+{
+	ck_assert_int_eq(tri_init("cleanup_workers=1"), 0);
+	check_collect_does_not_wait_for_the_queue(0);
+}
+END_TEST
+
+START_TEST(test_a_collection_does_not_wait_for_the_finalizer_thread_going_through_its_queue)
+{
+	ck_assert_int_eq(tri_init(NULL), 0);
+	check_collect_does_not_wait_for_the_queue(1);
 }
 END_TEST
 
@@ -409,6 +480,8 @@ static Suite *latency_suite(void)
 	tc = tcase_create("handshakes");
 	tcase_set_timeout(tc, tsup_time_scale() * 180);
 	tcase_add_test(tc, test_handshakes_complete_with_64_threads_blocking_computing_in_libc_and_allocating);
+	tcase_add_test(tc, test_a_collection_does_not_wait_for_a_cleanup_worker_going_through_its_queue);
+	tcase_add_test(tc, test_a_collection_does_not_wait_for_the_finalizer_thread_going_through_its_queue);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("handoffs");
 	tcase_set_timeout(tc, tsup_time_scale() * 120);

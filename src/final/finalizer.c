@@ -8,6 +8,7 @@
 #include "alloc/special.h"
 #include "cleanup/cleanup.h"
 #include "mark/scan.h"
+#include "runtime/handshake.h"
 #include "runtime/probes.h"
 #include "runtime/thread.h"
 #include "runtime/trace.h"
@@ -234,6 +235,10 @@ static __attribute__((noinline)) bool run_batch(struct tri_thread *t, uint64_t *
 		t->in_callback = 0;
 		TRI_PROBE1(finalizer__end, e->fn);
 		clear_stack_ref(e->obj);
+		/* A safepoint between two finalizers: a handshake waits for at
+		 * most one of them, not for the batch (the entries still to run
+		 * are in r, on this stack, scanned with it). */
+		handshake_poll(t);
 	}
 	st_relaxed(&running_since, 0);
 	st_relaxed(&running_obj, NULL);

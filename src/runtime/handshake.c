@@ -43,6 +43,16 @@ static size_t nheld, held_cap, held_bytes;
  * clock (wait_for) runs from the first iteration.
  */
 #define HS_SPIN_NS 20000ull
+#define HS_OFFCPU_NS 50000ull /* /gc/pauses/handshake/descheduled */
+
+/* This thread's CPU time (CLOCK_THREAD_CPUTIME_ID, async-signal-safe). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 #define HS_YIELD_NS 200000ull
 
 static void wait_backoff(uint64_t waited_ns)
@@ -226,10 +236,17 @@ void safepoint_slow(struct tri_thread *t)
 		stop_self(t, req);
 		return;
 	}
-	uint64_t t0 = tri_now_ns();
+	uint64_t t0 = tri_now_ns(), c0 = thread_cpu_ns();
 	run_action(t, a, false);
 	st_release(&t->hs_done, req);
-	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, tri_now_ns() - t0);
+	uint64_t len = tri_now_ns() - t0, cpu = thread_cpu_ns() - c0;
+	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, len);
+	/* Its own cost against what the OS added: an action takes no lock and
+	 * never sleeps, so wall time beyond its CPU time is the OS running
+	 * another thread on this core. */
+	atomic_max(&tri_stats.hs_action_cpu_max_ns, cpu);
+	if (len > cpu + HS_OFFCPU_NS)
+		fetch_add(&tri_stats.hs_action_descheduled, 1);
 }
 
 /*

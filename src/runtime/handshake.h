@@ -44,6 +44,12 @@ void world_stop(void);
 void world_start(void);
 /* Owner: run a pending handshake action (t->slow had SLOW_POLL). */
 void safepoint_slow(struct tri_thread *t);
+/* Owner: a safepoint (runtime threads between two user callbacks). */
+static inline void handshake_poll(struct tri_thread *t)
+{
+	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
+		safepoint_slow(t);
+}
 
 /* Implemented by the collector parts, called by actions. */
 void wbuf_flush(struct tri_thread *t);

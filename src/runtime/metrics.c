@@ -83,6 +83,10 @@ static uint64_t metric_value(int i)
 			return S(handshake_ns);
 		if (i == PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1) + 1)
 			return S(handshake_max_ns);
+		if (i == PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1) + 2)
+			return S(hs_action_cpu_max_ns);
+		if (i == PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1) + 3)
+			return S(hs_action_descheduled);
 		return 0;
 	}
 }
@@ -143,6 +147,10 @@ static const tri_metric_desc metrics[] = {
 	{"/gc/handshakes/time:nanoseconds",
 	 "Cumulative wall time of the collector's handshakes, from posting to the last thread's answer."},
 	{"/gc/handshakes/longest:nanoseconds", "Longest handshake, from posting to the last thread's answer."},
+	{"/gc/pauses/handshake/cpu-max:nanoseconds",
+	 "Longest on-CPU time of a handshake action a thread ran itself (its thread CPU clock)."},
+	{"/gc/pauses/handshake/descheduled:pauses",
+	 "Handshake actions a thread ran itself that were off the CPU for over 50 us of their length (OS scheduling)."},
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
