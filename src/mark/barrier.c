@@ -59,8 +59,13 @@ static inline void shade(struct tri_thread *t, uintptr_t p)
 {
 	if (p - tri_heap.base < ld_relaxed(&tri_heap.committed)) {
 		t->wbuf[t->wbuf_n++] = p;
-		if (unlikely(t->wbuf_n == WBUF_CAP))
+		if (unlikely(t->wbuf_n == WBUF_CAP)) {
+			/* Marking work the barrier makes the mutator do: recorded
+			 * as an assist when it takes longer than a stall. */
+			uint64_t t0 = tri_now_ns();
 			wbuf_flush(t);
+			pause_stall(TRI_PAUSE_ASSIST, t0);
+		}
 	}
 }
 
