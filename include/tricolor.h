@@ -555,7 +555,7 @@ typedef struct tri_pause {
 
 enum {
 	TRI_PAUSE_HANDSHAKE = 1,
-	TRI_PAUSE_ASSIST = 2,
+	TRI_PAUSE_ASSIST = 2, /* mark assist; also a full barrier buffer's flush (over 2 us) */
 	TRI_PAUSE_STOP = 3, /* checkmark stop-the-world (debug only) */
 	TRI_PAUSE_WAIT = 4, /* allocation waited for a cycle (heap limit, hard goal) */
 	TRI_PAUSE_SWEEP = 5, /* allocation swept spans itself (lazy sweep) */

@@ -1202,8 +1202,9 @@ void bench_pause_kinds_print(FILE *f, const char *label, const tri_pause *p,
 {
 	/* kinds the library may add later are printed by number */
 	enum { NK = 16 };
-	static const char *const names[5] = { "other", "handshake", "assist",
-					      "stop", "wait" };
+	static const char *const names[9] = { "other", "handshake", "assist",
+					      "stop", "wait", "sweep", "lock",
+					      "heap", "callback" };
 	uint64_t cnt[NK] = { 0 }, tot[NK] = { 0 }, mx[NK] = { 0 };
 	size_t i;
 	int k;
@@ -1221,7 +1222,7 @@ void bench_pause_kinds_print(FILE *f, const char *label, const tri_pause *p,
 	for (k = 1; k < NK; k++) {
 		if (!cnt[k])
 			continue;
-		if (k < 5)
+		if (k < 9)
 			fprintf(f, " %s", names[k]);
 		else
 			fprintf(f, " kind %d", k);

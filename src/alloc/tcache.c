@@ -81,24 +81,59 @@ void tcache_start_black(struct tri_thread *t, uint64_t cycle)
 	}
 }
 
-static void cache_put(struct tri_thread *t, unsigned sc)
+/* Take span class sc's span out of the cache (NULL if none), uncounting
+ * its free slots. */
+static struct span *cache_drop(struct tri_thread *t, unsigned sc)
 {
 	struct span *s = t->alloc[sc];
 	if (s == &tri_empty_span)
-		return;
+		return NULL;
 	t->alloc[sc] = &tri_empty_span;
 	size_t unused = (size_t)span_free_count(s) * s->elemsize;
 	if (unused) {
 		fetch_sub(&tri_stats.heap_live, (int64_t)unused);
 		fetch_sub(&tri_stats.alloc_bytes, unused);
 	}
-	central_release(s);
+	return s;
+}
+
+static void cache_put(struct tri_thread *t, unsigned sc)
+{
+	struct span *s = cache_drop(t, sc);
+	if (s)
+		central_release(s);
 }
 
 void tcache_release_all(struct tri_thread *t)
 {
 	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++)
 		cache_put(t, sc);
+}
+
+/*
+ * The sweep handshake's part of cache_put without the central lock: with
+ * 64 threads on 2 cores a central lock is often held by a descheduled
+ * thread, and the sweep action waited for it (handshake pauses of 30-60 ms
+ * in perf/churn at 64 threads). The spans go to out[] (the thread's
+ * hand-off, thread.h) and the coordinator lists them with tcache_list
+ * once the thread has acknowledged, before the background sweep: until
+ * then they are in no cache and on no list, and nobody else reaches them.
+ */
+uint32_t tcache_take_all(struct tri_thread *t, struct span **out)
+{
+	uint32_t n = 0;
+	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
+		struct span *s = cache_drop(t, sc);
+		if (s)
+			out[n++] = s;
+	}
+	return n;
+}
+
+void tcache_list(struct span **spans, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		central_release(spans[i]);
 }
 
 /* Black allocation: a span taken while the thread allocates black starts its

@@ -51,6 +51,14 @@ static struct wblock *block_get_locked(void)
 	return b;
 }
 
+struct wblock *grey_block_get(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	struct wblock *b = block_get_locked();
+	pthread_mutex_unlock(&tri_grey.lock);
+	return b;
+}
+
 uint64_t tri_cycle_scanned;
 
 void gcwork_init(struct gcwork *w, bool worker)

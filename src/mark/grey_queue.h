@@ -93,6 +93,8 @@ void gcwork_share(struct gcwork *w);
 bool grey_queue_wait(void);
 /* Hand all local work to the global list and stop counting as busy. */
 void gcwork_release(struct gcwork *w);
+/* An empty block (for a thread's next handshake action, handshake.c). */
+struct wblock *grey_block_get(void);
 /* Add scan counters to the global stats (and release). */
 void gcwork_dispose(struct gcwork *w);
 /* Add scan counters to the cycle's and the global stats, zero them. */

@@ -114,7 +114,18 @@ static uint64_t heap_released_bytes(void)
 	TRI_PAUSE_KIND_METRICS(X, heap, "heap", TRI_PAUSE_HEAP,                                       \
 			       "page-heap growth and fresh-span clearing (over 2 us)")                \
 	TRI_PAUSE_KIND_METRICS(X, callback, "callback", TRI_PAUSE_CALLBACK,                           \
-			       "finalizer or cleanup queue hand-offs (over 2 us)")
+			       "finalizer or cleanup queue hand-offs (over 2 us)")                    \
+	X(handshake_time, "/gc/handshakes/time:nanoseconds",                                          \
+	  "Cumulative wall time of the collector's handshakes, from posting to the last thread's answer.", \
+	  S(handshake_ns))                                                                            \
+	X(handshake_longest, "/gc/handshakes/longest:nanoseconds",                                    \
+	  "Longest handshake, from posting to the last thread's answer.", S(handshake_max_ns))        \
+	X(handshake_cpu_max, "/gc/pauses/handshake/cpu-max:nanoseconds",                              \
+	  "Longest on-CPU time of a handshake action a thread ran itself (its thread CPU clock).",     \
+	  S(hs_action_cpu_max_ns))                                                                    \
+	X(handshake_descheduled, "/gc/pauses/handshake/descheduled:pauses",                           \
+	  "Handshake actions a thread ran itself that were off the CPU for over 50 us of their length (OS scheduling).", \
+	  S(hs_action_descheduled))
 
 /* Three rows per TRI_PAUSE_* kind k: count, total and longest. */
 #define TRI_PAUSE_KIND_METRICS(X, id, kind, k, what)                                              \

@@ -115,6 +115,13 @@ struct tri_stats {
 	uint64_t assist_ns;
 	uint64_t threads_attached;
 	uint64_t handshakes;
+	/* coordinator: wall time of its handshakes (post to last answer), sum and max */
+	uint64_t handshake_ns, handshake_max_ns;
+	/* owners' own handshake actions: the longest on-CPU time of one (its
+	 * thread CPU clock), and how many were off the CPU for more than
+	 * HS_OFFCPU_NS of their wall time (the OS ran something else: an
+	 * action takes no lock and does not sleep) */
+	uint64_t hs_action_cpu_max_ns, hs_action_descheduled;
 	uint64_t termination_rounds;
 	uint64_t fin_queued, fin_executed;
 	uint64_t cln_queued, cln_executed;

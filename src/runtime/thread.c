@@ -338,6 +338,7 @@ void tri_thread_detach(void)
 		safepoint_slow(t);
 	/* Everything this thread shaded reaches the marker before it goes. */
 	wbuf_flush(t);
+	handshake_thread_exit(t); /* unless the coordinator already took them */
 	tcache_release_all(t);
 	pause_ring_retire(t->ring);
 	pthread_mutex_lock(&t->sig_lock);
