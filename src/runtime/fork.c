@@ -106,7 +106,7 @@ static void lock_all(void)
 	roots_fork_lock();
 	pause_fork_lock();
 	pthread_mutex_lock(&tri_grey.lock);
-	pthread_mutex_lock(&tri_heap.lock);
+	page_heap_fork_lock(); /* the heap lock, no release in flight */
 	for (unsigned i = 0; i < TRI_NUM_SPANCLASSES; i++)
 		bulk_lock(&tri_central[i].lock);
 	uint32_t hwm = tri_heap.span_hwm;
@@ -170,6 +170,7 @@ static void child(void)
 	pthread_cond_init(&tri_rt.cycle_done, NULL);
 	pthread_cond_init(&tri_grey.work, NULL);
 	pthread_cond_init(&tri_grey.idle, NULL);
+	page_heap_fork_child();
 	rcu_bp_after_fork_child();
 	call_rcu_after_fork_child();
 	tri_rt.pid = getpid();
