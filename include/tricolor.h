@@ -505,6 +505,18 @@ TRI_API tri_weak tri_weak_make(void *p);
  */
 TRI_API void *tri_weak_get(tri_weak w);
 
+/*
+ * tri_weak_store: *slot = w, through the write barrier (the handle's cell
+ * pointer is a heap pointer). Use it to put a handle into tri_alloc memory
+ * or a registered root range, as tri_store for a pointer; a handle in a
+ * local variable needs nothing.
+ */
+static inline void tri_weak_store(tri_weak *slot, tri_weak w)
+{
+	slot->off_ = w.off_;
+	tri_store(&slot->cell_, w.cell_);
+}
+
 /* tri_weak_equal: 1 if a and b were made from equal pointers (or are both
  * zero), else 0; the same as comparing the two values' bytes. */
 TRI_API int tri_weak_equal(tri_weak a, tri_weak b);

@@ -23,6 +23,10 @@ examples_hello_LDADD = libtricolor.la
 check_PROGRAMS += examples/worker_pool
 TESTS += examples/worker_pool
 examples_worker_pool_LDADD = libtricolor.la
+# The weak cache example (tri_intern keys, tri_weak values), as a test.
+check_PROGRAMS += examples/weak_cache
+TESTS += examples/weak_cache
+examples_weak_cache_LDADD = libtricolor.la
 
 # The soak (tests/soak.c): 10 s in make check, TRI_SOAK_SECONDS (600) in
 # `make stress`.

@@ -305,7 +305,7 @@ static void *build_race(void *a)
 	for (int i = 0; i < RACE_OBJ; i++) {
 		char *p = tri_alloc(PAYLOAD);
 		fill(p, i);
-		g_rw[i] = tri_weak_make(p);
+		tri_weak_store(&g_rw[i], tri_weak_make(p));
 		g_dead[i] = 0;
 		tri_store(&g_keep[i], NULL);
 	}
@@ -577,6 +577,45 @@ START_TEST(test_intern_from_many_threads_gives_every_thread_the_same_copy)
 }
 END_TEST
 
+/* The intern table keeps working in a child after fork (liburcu's hash
+ * table resizes with helper threads the child does not inherit). */
+static int intern_many(const char *prefix, int n, const char **keep)
+{
+	char key[48];
+	for (int k = 0; k < n; k++) {
+		int len = snprintf(key, sizeof key, "%s-%d", prefix, k);
+		const char *p = tri_intern(key, (size_t)len);
+		if (memcmp(p, key, (size_t)len) || (keep[k] && keep[k] != p))
+			return 0;
+		keep[k] = p;
+	}
+	return 1;
+}
+
+static const char *g_fork_keep[4096];
+
+START_TEST(test_intern_works_in_the_child_after_fork)
+{
+	ck_assert_int_eq(tri_init(DEBUG_OPTS), 0);
+	ck_assert(intern_many("parent", 2048, g_fork_keep));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int ok = intern_many("parent", 2048, g_fork_keep); /* same copies */
+		ok = ok && intern_many("child", 2048, g_fork_keep + 2048);
+		tri_collect();
+		ok = ok && intern_many("child", 2048, g_fork_keep + 2048);
+		_exit(ok ? 0 : 3);
+	}
+	int st = 0;
+	tri_blocking_enter();
+	waitpid(pid, &st, 0);
+	tri_blocking_leave();
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	ck_assert(intern_many("parent", 2048, g_fork_keep));
+}
+END_TEST
+
 /* ================================================================ */
 /* Misuse                                                            */
 /* ================================================================ */
@@ -657,6 +696,7 @@ static Suite *weak_suite(void)
 	tcase_add_test(in, test_intern_equal_bytes_give_one_canonical_copy);
 	tcase_add_test(in, test_intern_copy_no_one_references_is_dropped_and_made_again);
 	tcase_add_test(in, test_intern_from_many_threads_gives_every_thread_the_same_copy);
+	tcase_add_test(in, test_intern_works_in_the_child_after_fork);
 	suite_add_tcase(s, in);
 	return s;
 }
