@@ -40,7 +40,7 @@
  *       cleared by the sweeper, which runs after marking has ended.
  *   swept_cycle: the central lock of the span's class (or the sweeper that
  *       took the span off the lists).
- *   specials, fin_bits, spare, nrecords, weak_index, weak_index_cap:
+ *   specials, fin_bits, spare, nrecords, weak_index, weak_index_cap, nweak:
  *       special_lock.
  *   weak_cycle: the last cycle whose sweep decision this span's weak cells
  *       reflect (weak/weak.h): release-stored by the sweeper of the span
@@ -103,6 +103,7 @@ struct span {
 	 * NULL when the span is free: a free span has no live object) */
 	struct special **weak_index;
 	uint32_t weak_index_cap;
+	uint32_t nweak; /* special_lock: weak records (both kinds) on the list */
 	uint64_t weak_cycle;
 
 	/* page heap bookkeeping for free spans (page heap lock) */

@@ -174,6 +174,7 @@ static struct special *add_weak_locked(struct span *s, uint32_t idx, uintptr_t b
 	st_release(&c->obj, base);
 	sp->next = s->specials;
 	st_release(&s->specials, sp);
+	s->nweak++;
 	return sp;
 }
 
@@ -240,7 +241,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 	 * even if its finalizer resurrects it, and no finalizer or cleanup
 	 * queued below can observe it still set (Go's order). The cell clears
 	 * are published by the release store of weak_cycle (sweep_span). */
-	for (struct special **pp = &s->specials; *pp;) {
+	for (struct special **pp = &s->specials; s->nweak && *pp;) {
 		struct special *q = *pp;
 		if ((q->kind == SPECIAL_WEAK || q->kind == SPECIAL_WEAK_PRIVATE) &&
 		    (dead[q->idx >> 6] >> (q->idx & 63) & 1)) {
@@ -250,6 +251,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 				s->weak_index[q->idx] = NULL;
 			unlink_special(pp, q);
 			special_free_locked(s, q);
+			s->nweak--;
 			continue;
 		}
 		pp = &q->next;

@@ -31,7 +31,10 @@
  * (in the span) points into the entry: it is removed by that same sweep,
  * before the cleanup can free the entry.
  *
- * Callers: the program (tri_intern). Shared state: `table` (created once
+ * Lock order: intern_lock, then a span's special_lock (special_add_weak_
+ * private, tri_add_cleanup); runtime/fork.c holds it across fork.
+ *
+ * Callers: the program (tri_intern); fork.c. Shared state: `table` (created once
  * under pthread_once, then read-only pointer), intern_lock.
  */
 #include "alloc/special.h"
@@ -123,6 +126,16 @@ static void intern_drop(void *arg)
 	if (r)
 		tri_fatal("tricolor: tri_intern: entry %p was not in the table", (void *)e);
 	call_rcu(&e->rcu, entry_free);
+}
+
+void intern_fork_lock(void)
+{
+	pthread_mutex_lock(&intern_lock);
+}
+
+void intern_fork_unlock(void)
+{
+	pthread_mutex_unlock(&intern_lock);
 }
 
 const void *tri_intern(const void *bytes, size_t n)

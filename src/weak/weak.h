@@ -59,4 +59,9 @@ struct weak_cell {
  * or an earlier cycle has found it dead. The caller must be an attached,
  * running thread (its stack is what keeps the result alive). */
 uintptr_t weak_cell_get(struct weak_cell *c);
+/* fork (runtime/fork.c): hold the intern table's insertion lock across
+ * fork, taken before any span's special_lock (intern.c takes them in that
+ * order). */
+void intern_fork_lock(void);
+void intern_fork_unlock(void);
 #endif
