@@ -466,6 +466,81 @@ TRI_API int tri_drain(long timeout_ms);
 	} while (0)
 
 /* ------------------------------------------------------------------ */
+/* Weak pointers and interning                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A weak pointer (Go's weak.Pointer): names an object without keeping it
+ * alive. A plain value of two words; the zero value {0} is the zero handle.
+ * Keep it where the collector scans (stack, registers, tri_alloc memory,
+ * registered roots), like a pointer: it holds a small heap cell (16 bytes,
+ * one per object however many handles are made) that lives as long as the
+ * object or a handle does.
+ */
+typedef struct tri_weak {
+	void *cell_;	 /* private */
+	uintptr_t off_; /* private: offset of the pointer into its object */
+} tri_weak;
+
+/*
+ * tri_weak_make: a weak pointer to the object p points into (any interior
+ * pointer; tri_weak_get returns p itself). Handles made from equal pointers
+ * are equal, by value (memcmp, hashing the two words) and by
+ * tri_weak_equal, also after the object died; handles made from pointers
+ * to different offsets of one object are not equal (as in Go). O(1) for an
+ * object that already has a handle. tri_weak_make(NULL) is the zero handle;
+ * the tri_alloc(0) address gives a handle that never reads NULL. Callable
+ * from attached threads. Aborts on misuse: "tri_weak_make: pointer not in
+ * allocated block (%p)", "tri_weak_make: thread not attached".
+ */
+TRI_API tri_weak tri_weak_make(void *p);
+
+/*
+ * tri_weak_get: the original pointer while the object is reachable; NULL
+ * once a cycle has found it unreachable, and from then on forever (also
+ * for the zero handle). The pointer returned is an ordinary strong pointer:
+ * it keeps the object alive, even if the call races with a cycle that is
+ * marking (the object is marked before it is returned) or sweeping (an
+ * object the cycle found dead is never handed back). A weak pointer to an
+ * object with a finalizer reads NULL from the cycle that queues the
+ * finalizer on, even though the finalizer resurrects the object; cleanups
+ * of an object run after its weak pointers read NULL. Callable from
+ * attached threads (the result is kept alive by the caller's stack).
+ * Aborts on misuse: "tri_weak_get: thread not attached"; in
+ * --enable-debug builds also "tri_weak_get: not a weak handle".
+ */
+TRI_API void *tri_weak_get(tri_weak w);
+
+/*
+ * tri_weak_store: *slot = w, through the write barrier (the handle's cell
+ * pointer is a heap pointer). Use it to put a handle into tri_alloc memory
+ * or a registered root range, as tri_store for a pointer; a handle in a
+ * local variable needs nothing.
+ */
+static inline void tri_weak_store(tri_weak *slot, tri_weak w)
+{
+	slot->off_ = w.off_;
+	tri_store(&slot->cell_, w.cell_);
+}
+
+/* tri_weak_equal: 1 if a and b were made from equal pointers (or are both
+ * zero), else 0; the same as comparing the two values' bytes. */
+TRI_API int tri_weak_equal(tri_weak a, tri_weak b);
+
+/*
+ * tri_intern: Go's unique.Make for byte strings. Returns the canonical
+ * read-only heap copy of bytes[0..n): equal byte strings give equal
+ * pointers, for as long as one of them is held. A canonical copy no one
+ * references any more is dropped by the collector (the table holds it
+ * weakly), and a later call makes a new one. Do not write through the
+ * result. Any attached thread; finding a value that is already interned
+ * takes no lock (a lock-free hash table, RCU). n == 0 returns the
+ * tri_alloc(0) address. Aborts on misuse: "tri_intern: bytes is NULL",
+ * "tri_intern: thread not attached".
+ */
+TRI_API const void *tri_intern(const void *bytes, size_t n);
+
+/* ------------------------------------------------------------------ */
 /* External resources                                                  */
 /* ------------------------------------------------------------------ */
 

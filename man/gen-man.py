@@ -32,6 +32,8 @@ FAMILIES = [
      ["tri_thread_attach", "tri_thread_detach", "tri_thread_is_attached",
       "tri_thread_set_name", "tri_safepoint", "tri_blocking_enter",
       "tri_blocking_leave", "TRI_BLOCKING"]),
+    ("tri_weak_make", "weak pointers and interning",
+     ["tri_weak_make", "tri_weak_get", "tri_weak_store", "tri_weak_equal", "tri_intern"]),
     ("tri_resource_new", "external resources that pace the collector",
      ["tri_resource_new", "tri_resource_acquire", "tri_resource_release",
       "tri_resource_count"]),

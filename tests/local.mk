@@ -3,6 +3,7 @@
 # callbacks.mk: finalizers and cleanups.
 # reliability.mk: model-based test, fault injection, fork.
 # correctness.mk: regression tests of the correctness defects (issue 14).
+# weak.mk: weak pointers and interning (issue 16).
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/callbacks.mk
 include $(srcdir)/tests/reliability.mk
@@ -10,6 +11,7 @@ include $(srcdir)/tests/probes.mk
 include $(srcdir)/tests/valgrind.mk
 include $(srcdir)/tests/correctness.mk
 include $(srcdir)/tests/observability.mk
+include $(srcdir)/tests/weak.mk
 
 # The README's example, built and run as a test.
 check_PROGRAMS += examples/hello
@@ -21,6 +23,10 @@ examples_hello_LDADD = libtricolor.la
 check_PROGRAMS += examples/worker_pool
 TESTS += examples/worker_pool
 examples_worker_pool_LDADD = libtricolor.la
+# The weak cache example (tri_intern keys, tri_weak values), as a test.
+check_PROGRAMS += examples/weak_cache
+TESTS += examples/weak_cache
+examples_weak_cache_LDADD = libtricolor.la
 
 # The soak (tests/soak.c): 10 s in make check, TRI_SOAK_SECONDS (600) in
 # `make stress`.

@@ -738,6 +738,32 @@ static void m_u_set_finalizer(void)
 {
 	on_plain_thread(u_set_finalizer);
 }
+static void *u_weak_get(void *a)
+{
+	tri_weak w = tri_weak_make(a); /* not attached either: aborts here */
+	return tri_weak_get(w);
+}
+static void *u_intern(void *a)
+{
+	(void)a;
+	return (void *)tri_intern("key", 3);
+}
+static void m_u_weak_make(void)
+{
+	on_plain_thread(u_weak_get);
+}
+static void m_u_intern(void)
+{
+	on_plain_thread(u_intern);
+}
+static void m_weak_not_block(void)
+{
+	tri_weak_make(not_heap);
+}
+static void m_intern_null(void)
+{
+	tri_intern(NULL, 4);
+}
 static void m_u_add_cleanup(void)
 {
 	on_plain_thread(u_add_cleanup);
@@ -793,6 +819,10 @@ static const struct misuse misuses[] = {
 	{"unattached tri_collect", m_u_collect, "tri_collect: thread not attached", NULL},
 	{"unattached tri_set_finalizer", m_u_set_finalizer, "tri_set_finalizer: thread not attached", NULL},
 	{"unattached tri_add_cleanup", m_u_add_cleanup, "tri_add_cleanup: thread not attached", NULL},
+	{"weak_make not in block", m_weak_not_block, "tri_weak_make: pointer not in allocated block", NULL},
+	{"intern NULL bytes", m_intern_null, "tri_intern: bytes is NULL", NULL},
+	{"unattached tri_weak_make", m_u_weak_make, "tri_weak_make: thread not attached", NULL},
+	{"unattached tri_intern", m_u_intern, "tri_intern: thread not attached", NULL},
 	{"unattached tri_drain", m_u_drain, "tri_drain: thread not attached", NULL},
 	{"unattached tri_thread_detach", m_u_detach, "tri_thread_detach: thread not attached", NULL},
 	{"unattached tri_blocking_enter", m_u_blocking, "tri_blocking_enter: thread not attached", NULL},

@@ -1,7 +1,7 @@
 /*
  * test_model.c - model-based test of finalizers and cleanups: seeded random
  * sequences of operations (alloc, link, unlink, roots, finalizers, cleanups,
- * collect) checked after every collection against a reference model that
+ * weak handles, collect) checked after every collection against a reference model that
  * computes reachability itself (tests/model/model.h explains the rules and
  * how conservative retention is tolerated).
  *
@@ -79,10 +79,12 @@ static void run_model(const char *options, const char *label, long default_seqs,
 	printf("test_model [%s%s]: seed %llu: %lu cases (sequences) x %ld steps, %lu operations executed, "
 	       "%lu collects (%lu retry collects after a delayed callback), %lu allocs, %lu links, "
 	       "%lu finalizers run (%lu resurrections, %lu times a finalizer was held by a "
-	       "finalizer's referents), %lu cleanups added, %lu run, %lu stopped; %.2f s\n",
+	       "finalizer's referents), %lu cleanups added, %lu run, %lu stopped, "
+	       "%lu weak handles made, %lu seen cleared; %.2f s\n",
 	       label, r.failed_seq >= 0 ? ", FAILED" : "", (unsigned long long)r.seed, st->sequences, r.steps, st->ops, st->collects,
 	       st->retries, st->allocs, st->links, st->fin_runs, st->resurrections,
-	       st->held_by_dependency, st->cleanups_added, st->cln_runs, st->stops, dt);
+	       st->held_by_dependency, st->cleanups_added, st->cln_runs, st->stops,
+	       st->weak_made, st->weak_cleared, dt);
 	fflush(stdout);
 	ck_assert_msg(r.failed_seq < 0,
 		      "model violated (reproduce: TRI_MODEL_SEED=%llu TRI_MODEL_FIRST=%ld "
@@ -96,6 +98,8 @@ static void run_model(const char *options, const char *label, long default_seqs,
 		ck_assert_uint_gt(st->resurrections, 0);
 		ck_assert_uint_gt(st->held_by_dependency, 0);
 		ck_assert_uint_gt(st->stops, 0);
+		ck_assert_uint_gt(st->weak_made, 0);
+		ck_assert_uint_gt(st->weak_cleared, 0);
 	}
 	free(r.m->c);
 	free(r.m);

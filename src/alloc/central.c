@@ -123,6 +123,7 @@ static struct span *new_span(unsigned sc)
 		return NULL;
 	span_init_small(s, sc);
 	s->swept_cycle = ld_seq(&tri_rt.sweep_cycle);
+	st_relaxed(&s->weak_cycle, s->swept_cycle); /* no object yet: weak/weak.h */
 	size_t bytes = (size_t)s->npages * TRI_PAGE_SIZE;
 	/* Free pages are NOACCESS under memcheck (alloc/memcheck.h): open them
 	 * for the clearing, then close every slot until it is allocated. */
@@ -240,6 +241,9 @@ void central_add_large(struct span *s)
 	 * and the span counts as swept. Never an unswept span on a swept list
 	 * (its stale mark bits would survive into the next cycle). */
 	s->swept_cycle = ld_seq(&tri_rt.sweep_cycle);
+	/* Before the object is returned: a weak read of it must not take the
+	 * struct's weak_cycle from its previous use (weak/weak.h). */
+	st_release(&s->weak_cycle, s->swept_cycle);
 	list_push(c, K_FULL, s);
 	tri_unlock(&c->lock);
 }

@@ -40,7 +40,14 @@
  *       cleared by the sweeper, which runs after marking has ended.
  *   swept_cycle: the central lock of the span's class (or the sweeper that
  *       took the span off the lists).
- *   specials, fin_bits, spare, nrecords: special_lock.
+ *   specials, fin_bits, spare, nrecords, weak_index, weak_index_cap, nweak:
+ *       special_lock.
+ *   weak_cycle: the last cycle whose sweep decision this span's weak cells
+ *       reflect (weak/weak.h): release-stored by the sweeper of the span
+ *       after its cells of dead objects were cleared and before its mark
+ *       bits are cleared (a release fence between); at span creation set to
+ *       swept_cycle before any object of it exists. Read by tri_weak_get
+ *       without a lock. Only grows (kept across reuse of the struct).
  */
 #ifndef TRI_SPAN_H
 #define TRI_SPAN_H
@@ -91,6 +98,13 @@ struct span {
 	 * it owns in all (alloc/special.c); kept across reuse of the struct */
 	struct special *spare;
 	uint32_t nrecords;
+	/* special_lock: idx -> the object's SPECIAL_WEAK record (alloc/special.c);
+	 * calloc'd on the span's first weak handle, kept across reuse (all
+	 * NULL when the span is free: a free span has no live object) */
+	struct special **weak_index;
+	uint32_t weak_index_cap;
+	uint32_t nweak; /* special_lock: weak records (both kinds) on the list */
+	uint64_t weak_cycle;
 
 	/* page heap bookkeeping for free spans (page heap lock) */
 	uint64_t free_since_ns;

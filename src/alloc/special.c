@@ -5,6 +5,7 @@
 #include "callback/queue.h"
 #include "mark/scan.h"
 #include "runtime/runtime.h"
+#include "weak/weak.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -135,6 +136,67 @@ void special_stop_cleanup(uint64_t id)
 	tri_unlock(&s->special_lock);
 }
 
+/* Under special_lock: the span's index has room for every slot. */
+static void weak_index_reserve_locked(struct span *s)
+{
+	if (likely(s->weak_index_cap >= s->nelems))
+		return;
+#ifdef TRI_DEBUG
+	for (uint32_t i = 0; i < s->weak_index_cap; i++)
+		tri_assert(!s->weak_index[i]); /* no live object had a handle */
+#endif
+	free(s->weak_index);
+	s->weak_index = calloc(s->nelems, sizeof *s->weak_index);
+	if (!s->weak_index)
+		tri_fatal("tri_weak_make: out of memory for a weak handle index");
+	s->weak_index_cap = s->nelems;
+}
+
+struct weak_cell *special_weak_find(struct span *s, uint32_t idx)
+{
+	struct weak_cell *c = NULL;
+	tri_lock(&s->special_lock);
+	if (idx < s->weak_index_cap && s->weak_index[idx])
+		c = s->weak_index[idx]->arg;
+	tri_unlock(&s->special_lock);
+	return c;
+}
+
+/* Under special_lock: link a weak record for idx with cell c. */
+static struct special *add_weak_locked(struct span *s, uint32_t idx, uintptr_t base,
+				       struct weak_cell *c, uint8_t kind)
+{
+	struct special *sp = special_new_locked(s);
+	sp->idx = idx;
+	sp->kind = kind;
+	sp->arg = c;
+	st_release(&c->obj, base);
+	sp->next = s->specials;
+	st_release(&s->specials, sp);
+	s->nweak++;
+	return sp;
+}
+
+struct weak_cell *special_weak_find_or_add(struct span *s, uint32_t idx, uintptr_t base,
+					   struct weak_cell *fresh)
+{
+	tri_lock(&s->special_lock);
+	weak_index_reserve_locked(s);
+	struct special *sp = s->weak_index[idx];
+	if (!sp)
+		sp = s->weak_index[idx] = add_weak_locked(s, idx, base, fresh, SPECIAL_WEAK);
+	struct weak_cell *c = sp->arg;
+	tri_unlock(&s->special_lock);
+	return c;
+}
+
+void special_add_weak_private(struct span *s, uint32_t idx, uintptr_t base, struct weak_cell *c)
+{
+	tri_lock(&s->special_lock);
+	add_weak_locked(s, idx, base, c, SPECIAL_WEAK_PRIVATE);
+	tri_unlock(&s->special_lock);
+}
+
 void specials_visit(special_visitor visit, void *ctx)
 {
 	uint32_t hwm = ld_acquire(&tri_heap.span_hwm);
@@ -154,7 +216,7 @@ static void mark_visit(struct span *s, struct special *q, void *ctx)
 	struct gcwork *w = ctx;
 	if (q->kind == SPECIAL_FINALIZER)
 		scan_object_referents(s->base + (uintptr_t)q->idx * s->elemsize, w);
-	else
+	else /* a cleanup's arg, or a weak cell (noscan: marks the cell only) */
 		mark_ptr((uintptr_t)q->arg, w);
 }
 
@@ -173,6 +235,26 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 	if (!any)
 		return;
 	tri_lock(&s->special_lock);
+	/* Weak cells first, with the dead bits before any resurrection: a weak
+	 * pointer to an object reads NULL from the sweep that found it dead on,
+	 * even if its finalizer resurrects it, and no finalizer or cleanup
+	 * queued below can observe it still set (Go's order). The cell clears
+	 * are published by the release store of weak_cycle (sweep_span). */
+	for (struct special **pp = &s->specials; s->nweak && *pp;) {
+		struct special *q = *pp;
+		if ((q->kind == SPECIAL_WEAK || q->kind == SPECIAL_WEAK_PRIVATE) &&
+		    (dead[q->idx >> 6] >> (q->idx & 63) & 1)) {
+			struct weak_cell *c = q->arg;
+			st_release(&c->obj, 0);
+			if (q->kind == SPECIAL_WEAK)
+				s->weak_index[q->idx] = NULL;
+			unlink_special(pp, q);
+			special_free_locked(s, q);
+			s->nweak--;
+			continue;
+		}
+		pp = &q->next;
+	}
 	/* A dead object with a finalizer: resurrect it, queue the finalizer
 	 * alone; its cleanups wait for it to die again. Queued FIN_SWEEP_BATCH
 	 * at a time (one queue-lock round trip each; the objects are resurrected,

@@ -88,7 +88,7 @@ static void check_visit(struct span *s, struct special *q, void *ctx)
 			tri_warn("tricolor: checkfinalizers: finalizer %s on object %p can never run: the object is reachable from itself",
 				 name, (void *)obj);
 		}
-	} else {
+	} else if (q->kind == SPECIAL_CLEANUP) {
 		uintptr_t arg = (uintptr_t)q->arg;
 		if (reaches((uintptr_t)&arg, (uintptr_t)(&arg + 1), obj)) {
 			c->reported++;

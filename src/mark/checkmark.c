@@ -8,6 +8,7 @@
  * would wait for it forever. Scratch memory is mmap'd (alloc/os_mem.h).
  */
 #include "mark/checkmark.h"
+#include "weak/weak.h"
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "alloc/special.h"
@@ -100,8 +101,16 @@ static void special_visit(struct span *s, struct special *q, void *ctx)
 		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
 		if (!s->noscan)
 			cm_range(obj, obj + s->elemsize, "a finalizer object's referents", false);
-	} else {
+	} else if (q->kind == SPECIAL_CLEANUP) {
 		cm_mark((uintptr_t)q->arg, "a cleanup argument", false);
+	} else { /* W1 (weak/weak.h): a set cell names this record's object */
+		const struct weak_cell *c = q->arg;
+		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
+		uintptr_t v = ld_acquire(&c->obj);
+		if (v != obj)
+			tri_fatal("tricolor: checkmark: weak cell %p of object %p names %#lx",
+				  (const void *)c, (void *)obj, (unsigned long)v);
+		cm_mark((uintptr_t)c, "a weak handle's record", false);
 	}
 }
 

@@ -4,10 +4,12 @@
  * prepare: the forking thread enters a blocking region (so a cycle in
  *   progress can finish without it) unless it is in one already, stops new cycles (tri_rt.forking),
  *   waits until no cycle is running, then takes every lock of the runtime in
- *   one fixed order: cycle, registry, callback queues, roots, pauses, grey
+ *   one fixed order: cycle, registry, callback queues, intern table, roots, pauses, grey
  *   queue, page heap, central lists, span specials. With the collector idle
  *   and those locks held, no runtime structure is mid-update when the
- *   address space is copied, and no RCU reader section is open.
+ *   address space is copied, and no RCU reader section of the collector is
+ *   open (a tri_intern lookup in another thread may be: liburcu-bp drops
+ *   that thread's reader record in the child).
  * parent: releases them in reverse and goes on.
  * child: releases them; the other threads are gone, so their records are
  *   removed (their cached spans handed back first, so every span is swept
@@ -26,6 +28,7 @@
 #include "runtime/fork.h"
 #include "runtime/handshake.h"
 #include "runtime/pause.h"
+#include "weak/weak.h"
 #include <stdlib.h>
 #include <unistd.h>
 #include <urcu-bp.h>
@@ -103,6 +106,7 @@ static void lock_all(void)
 	call_rcu_before_fork();
 	rcu_bp_before_fork();
 	cbq_fork_lock();
+	intern_fork_lock(); /* before the special locks (weak/weak.h) */
 	roots_fork_lock();
 	pause_fork_lock();
 	pthread_mutex_lock(&tri_grey.lock);
@@ -125,6 +129,7 @@ static void unlock_all(void)
 	pthread_mutex_unlock(&tri_grey.lock);
 	pause_fork_unlock();
 	roots_fork_unlock();
+	intern_fork_unlock();
 	cbq_fork_unlock();
 	pthread_mutex_unlock(&tri_registry_lock);
 }

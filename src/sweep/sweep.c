@@ -102,6 +102,13 @@ int sweep_span(struct span *s)
 	}
 	if (ld_acquire(&s->specials)) /* written under special_lock, read as a hint */
 		specials_sweep(s, live, dead);
+	/* The weak cells of this span now reflect cycle n's decision (the dead
+	 * ones were cleared above); published before the mark bits are cleared
+	 * below, so a weak read that sees a cleared mark bit also sees this
+	 * (weak/weak.h). A handle made after the hint read above is for an
+	 * object the program held, which is marked or black: live either way. */
+	st_release(&s->weak_cycle, n);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 
 	uint64_t freed = 0, nlive = 0;
 	for (uint32_t w = 0; w < nwords; w++) {

@@ -16,7 +16,9 @@
  *             finalizer (plain or resurrecting), add a cleanup (arg: a
  *             malloc'd record, NULL, or another heap object; ptr: base or
  *             interior), stop a cleanup (pending, ran or already stopped),
- *             drop a resurrected object, collect.
+ *             drop a resurrected object, make a weak handle (base or
+ *             interior pointer; kept in model_weak[], a registered array),
+ *             collect.
  * After every tri_collect + tri_drain the events logged by the callbacks are
  * checked against the model:
  *   Rmin = everything reachable from the root slots, the resurrected slots,
@@ -32,6 +34,15 @@
  *   (object outside Rmin) must happen; conservative scanning may retain an
  *   object by chance, so a missing event triggers up to 3 immediate retry
  *   collects, and an event still missing after 4 consecutive collects fails.
+ * Weak handles (Go's weak.Pointer rules), checked after every collection:
+ *   a handle reads the original pointer or NULL, nothing else; once NULL,
+ *   NULL forever; it must not read NULL while its object is in Rmin unless
+ *   the object's finalizer ran since the handle was made (a weak pointer
+ *   reads NULL once the finalizer is queued, resurrected or not); and a
+ *   handle of an object outside Rmin must read NULL within the same retry
+ *   budget as a due callback. Handles made again from an equal pointer must
+ *   be equal while the object lives, and differ from a handle that already
+ *   reads NULL.
  * The model's state is the observed state (a finalizer is cleared when its
  * run is seen), so after a delay everything stays exact.
  *
@@ -81,6 +92,7 @@ struct model_ev {
 /* Registered roots (the only places the program keeps heap pointers). */
 static void *model_roots[MODEL_ROOTS];
 static void *model_res[MODEL_CAP];
+static tri_weak model_weak[MODEL_CAP]; /* registered too: keeps the cells */
 
 /* Event log, written by the finalizer thread and cleanup workers. */
 #define MODEL_EVCAP 65536
@@ -151,6 +163,11 @@ struct mobj {
 	int fin_miss;	   /* consecutive collects it should have run and did not */
 	int fin_runs;
 	int res; /* held in model_res[index] */
+	int weak;	   /* model_weak[index] holds a handle */
+	unsigned woff;	   /* the handle's offset into the object */
+	int weak_null;	   /* the handle has read NULL */
+	int weak_fin;	   /* its finalizer ran since the handle was made */
+	int weak_miss;	   /* consecutive collects it read set while outside Rmin */
 };
 
 enum { ARG_REC, ARG_NULL, ARG_OBJ };
@@ -165,7 +182,7 @@ struct mcleanup {
 
 struct model_stats {
 	unsigned long sequences, ops, collects, retries, fin_runs, cln_runs, resurrections,
-		stops, held_by_dependency, allocs, links, cleanups_added;
+		stops, held_by_dependency, allocs, links, cleanups_added, weak_made, weak_cleared;
 };
 
 struct model {
@@ -313,6 +330,50 @@ static int model_find_cleanup(struct model *m, int kind, uint32_t fni, uint64_t 
 	return -1;
 }
 
+/* 0 NULL, 1 the original pointer, 2 anything else. noinline: the pointer
+ * dies with the frame (the caller scrubs before the next collect). */
+static __attribute__((noinline)) int model_weak_read(const struct model *m, int i)
+{
+	char *p = tri_weak_get(model_weak[i]);
+	if (!p)
+		return 0;
+	return p == (char *)model_addr(m, i) + m->o[i].woff ? 1 : 2;
+}
+
+/* After a collect: the weak rules of the header comment, rmin being the
+ * reachability at the start of the cycle. Returns 1 on a violation. */
+static int model_check_weak(struct model *m)
+{
+	for (int i = 0; i < m->nobj; i++) {
+		struct mobj *o = &m->o[i];
+		if (!o->weak)
+			continue;
+		int r = model_weak_read(m, i);
+		if (r == 2) {
+			model_fail(m, "weak handle of object %d read a pointer that is not the one it was made from", i);
+			return 1;
+		}
+		if (r && o->weak_null) {
+			model_fail(m, "weak handle of object %d read its object again after it had read NULL", i);
+			return 1;
+		}
+		if (r && o->weak_fin) {
+			model_fail(m, "weak handle of object %d still reads it after its finalizer ran", i);
+			return 1;
+		}
+		if (!r && m->rmin[i] && !o->weak_fin) {
+			model_fail(m, "weak handle of object %d read NULL while the object is reachable", i);
+			return 1;
+		}
+		if (!r && !o->weak_null) {
+			o->weak_null = 1;
+			m->st.weak_cleared++;
+		}
+		o->weak_miss = r && !m->rmin[i] ? o->weak_miss + 1 : 0;
+	}
+	return 0;
+}
+
 static void model_verify(struct model *m, int depth)
 {
 	if (m->err[0])
@@ -370,6 +431,8 @@ static void model_verify(struct model *m, int depth)
 					   e->fni, o->fin);
 				return;
 			}
+			if (o->weak)
+				o->weak_fin = 1;
 			if (o->fin == 2) {
 				o->res = 1;
 				m->st.resurrections++;
@@ -403,8 +466,20 @@ static void model_verify(struct model *m, int depth)
 		c->miss = 0;
 		m->st.cln_runs++;
 	}
+	if (model_check_weak(m))
+		return;
 	/* liveness */
 	int missing = 0, worst = 0, what = -1, isfin = 0;
+	for (int i = 0; i < m->nobj; i++) {
+		if (m->o[i].weak_miss) {
+			missing++;
+			if (m->o[i].weak_miss > MODEL_RETRIES) {
+				model_fail(m, "weak handle of unreachable object %d still reads it after %d consecutive collects",
+					   i, m->o[i].weak_miss);
+				return;
+			}
+		}
+	}
 	for (int i = 0; i < m->nobj; i++) {
 		struct mobj *o = &m->o[i];
 		if (o->fin && !m->rmin[i] && m->fin0[i]) {
@@ -484,11 +559,12 @@ enum {
 	OP_ADD_CLEANUP,
 	OP_STOP_CLEANUP,
 	OP_DROP_RES,
+	OP_WEAK,
 	OP_COLLECT,
 	OP_COUNT
 };
 
-static const unsigned model_weights[OP_COUNT] = {18, 22, 8, 4, 9, 11, 3, 12, 5, 4, 8};
+static const unsigned model_weights[OP_COUNT] = {18, 22, 8, 4, 9, 11, 3, 12, 5, 4, 7, 8};
 
 static int model_pick_op(struct model *m)
 {
@@ -681,6 +757,29 @@ static __attribute__((noinline)) void model_do(struct model *m, int op, int *liv
 			}
 		break;
 	}
+	case OP_WEAK: {
+		if (a < 0)
+			break;
+		struct mobj *o = &m->o[a];
+		unsigned off = model_pick(m, 3) == 0 ? 8u * (1 + model_pick(m, 3)) : 0;
+		tri_weak w = tri_weak_make((char *)model_addr(m, a) + off);
+		if (o->weak && o->woff == off && !o->weak_null && !o->weak_fin &&
+		    !tri_weak_equal(w, model_weak[a])) {
+			model_fail(m, "two weak handles made from the same pointer into live object %d differ", a);
+			break;
+		}
+		if (o->weak && (o->weak_null || o->weak_fin) && tri_weak_equal(w, model_weak[a])) {
+			model_fail(m, "a new weak handle of object %d equals one that reads NULL", a);
+			break;
+		}
+		tri_weak_store(&model_weak[a], w);
+		o->weak = 1;
+		o->woff = off;
+		o->weak_null = o->weak_fin = o->weak_miss = 0;
+		m->st.weak_made++;
+		model_note(m, "weak o%d+%d", a, (int)off, 0);
+		break;
+	}
 	case OP_COLLECT:
 		model_note(m, "collect", 0, 0, 0);
 		break;
@@ -700,6 +799,7 @@ static void model_setup_once(void)
 		abort();
 	tri_add_roots(model_roots, model_roots + MODEL_ROOTS);
 	tri_add_roots(model_res, model_res + MODEL_CAP);
+	tri_add_roots(model_weak, model_weak + MODEL_CAP);
 	model_seq_base = 1;
 }
 
@@ -719,6 +819,8 @@ static int model_run_sequence(struct model *m, int steps)
 	__atomic_store_n(&model_evn, 0, __ATOMIC_SEQ_CST);
 	memset(model_evlog, 0, MODEL_EVCAP * sizeof *model_evlog);
 	m->evpos = 0;
+	for (int i = 0; i < MODEL_CAP; i++)
+		tri_weak_store(&model_weak[i], (tri_weak){0});
 	int *live = malloc(MODEL_CAP * sizeof *live);
 	if (!live)
 		abort();
