@@ -54,8 +54,8 @@ static inline bool mark_ptr(uintptr_t p, struct gcwork *w)
 
 /* Conservatively mark from every aligned word in [lo, hi). */
 void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
-/* Scan one queued item (object or oblet); returns bytes scanned. */
-size_t scan_item(uintptr_t item, struct gcwork *w);
+/* Scan one queued item (object or oblet) of span s; returns bytes scanned. */
+size_t scan_item(uintptr_t item, struct span *s, struct gcwork *w);
 /* Scan the words of an object (without marking it): finalizer referents. */
 void scan_object_referents(uintptr_t obj, struct gcwork *w);
 /* Pop and scan until no work is left or budget bytes (0: no limit) are done. */
