@@ -10,6 +10,7 @@
  */
 #include "alloc/layout.h"
 #include "alloc/os_mem.h"
+#include "sweep/sweep.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -31,8 +32,10 @@ static void layouts_reserve(void)
 		st_relaxed(&tri_layouts.base, (uintptr_t)p);
 }
 
-void layout_bad_header(uintptr_t obj, uintptr_t hdr)
+const struct tri_layout *layout_bad_header(uintptr_t obj, uintptr_t hdr)
 {
+	if (hdr == TRI_POISON && tri_rt.opt.poison)
+		return NULL; /* allocated, not yet cleared by alloc_slow (layout.h) */
 	tri_fatal("tricolor: typed object %p: its layout word (%#lx, the last word of the block) does not name a "
 		  "layout: the program wrote past the end of the object, or into a block tri_size does not cover",
 		  (void *)obj, (unsigned long)hdr);

@@ -47,7 +47,11 @@
  *    all zero to it, and scanning nothing is what the conservative scanner
  *    would find in it) or a valid layout pointer, written by the allocating
  *    thread before tri_alloc_typed returns, never changed while the block
- *    lives, zeroed by the sweeper with the rest of a dead block;
+ *    lives, zeroed by the sweeper with the rest of a dead block. Under
+ *    debug=poison a dead block holds TRI_POISON instead, and the slow path
+ *    clears it after alloc_from has moved freeindex past the slot: a
+ *    marker that finds the slot in between (a stale stack word naming it)
+ *    reads the poison pattern as "not yet written", as it reads 0;
  *  - only pointer words are read by the marker, the checkmark and the
  *    checkfinalizers walk (all through layout_scan).
  *
@@ -87,8 +91,9 @@ struct layout_region {
 };
 extern struct layout_region tri_layouts;
 
-/* Abort naming the block whose header word does not name a layout. */
-__attribute__((noreturn, cold)) void layout_bad_header(uintptr_t obj, uintptr_t hdr);
+/* A header word that does not name a layout: NULL (scan nothing) for the
+ * poison pattern under debug=poison, else abort naming the block. */
+__attribute__((cold)) const struct tri_layout *layout_bad_header(uintptr_t obj, uintptr_t hdr);
 
 /* The block end (address one past its last byte) of the object at obj in
  * span s: the header word sits just below it. */
@@ -106,7 +111,7 @@ static inline const struct tri_layout *layout_of_header(uintptr_t obj, uintptr_t
 		return NULL;
 	if (unlikely(h - tri_layouts.base >= LAYOUT_REGION || (h & 15) ||
 		     ((const struct tri_layout *)h)->magic != LAYOUT_MAGIC))
-		layout_bad_header(obj, h);
+		return layout_bad_header(obj, h);
 	return (const struct tri_layout *)h;
 }
 
