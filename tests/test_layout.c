@@ -406,6 +406,58 @@ START_TEST(test_overwriting_the_layout_word_aborts_at_the_next_scan)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* debug=checkfinalizers walks typed objects by their layout         */
+/* ---------------------------------------------------------------- */
+
+static struct node *fin_root; /* registered */
+
+static void fin_noop(void *p)
+{
+	(void)p;
+}
+
+/* A typed object with a finalizer that names itself: through a pointer
+ * word (via = 1: it can never be finalized) or only through an integer
+ * word (via = 0: not a reference, no report). */
+static void *make_self_ref(void *a)
+{
+	int via_pointer = a != NULL;
+	struct node *n = tri_alloc_typed(node_layout());
+	struct node *m = tri_alloc_typed(node_layout());
+	if (via_pointer)
+		m->right = n; /* n -> m -> n */
+	else
+		m->i = (uint64_t)(uintptr_t)n; /* n -> m, m holds n as an integer */
+	n->left = m;
+	tri_set_finalizer(n, fin_noop);
+	tri_store(&fin_root, n);
+	return NULL;
+}
+
+static void scenario_checkfinalizers(void *a)
+{
+	if (tri_init("debug=checkfinalizers"))
+		_exit(20);
+	tri_add_roots(&fin_root, &fin_root + 1);
+	tsup_run_in_thread(make_self_ref, a);
+	for (int i = 0; i < 2; i++)
+		tri_collect();
+	_exit(0);
+}
+
+START_TEST(test_checkfinalizers_follows_only_pointer_words_of_typed_objects)
+{
+	struct tsup_child c;
+	tsup_capture_child(scenario_checkfinalizers, (void *)1, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x: %s", c.status, c.err);
+	ck_assert_msg(strstr(c.err, "reachable from itself") != NULL, "no report through a pointer word: %s", c.err);
+	tsup_capture_child(scenario_checkfinalizers, NULL, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x: %s", c.status, c.err);
+	ck_assert_msg(strstr(c.err, "can never run") == NULL, "false report through an integer word: %s", c.err);
+}
+END_TEST
+
 /* The header word of the typed block at n. */
 static uintptr_t *header_of(struct node *n)
 {
@@ -462,6 +514,7 @@ static Suite *layout_suite(void)
 	TCase *k = tcase_create("kinds");
 	tcase_add_test(k, test_layout_kinds_and_sizes);
 	tcase_add_test(k, test_realloc_keeps_the_layout);
+	tcase_add_test(k, test_checkfinalizers_follows_only_pointer_words_of_typed_objects);
 	tcase_add_test(k, test_overwriting_the_layout_word_aborts_at_the_next_scan);
 	tcase_add_test(k, test_poisoned_layout_word_reads_as_unwritten_under_poison);
 	tcase_add_test(k, test_poison_pattern_in_the_layout_word_aborts_without_poison_mode);
