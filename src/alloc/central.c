@@ -116,7 +116,7 @@ void central_after_sweep(struct span *s, int result)
 static struct span *new_span(unsigned sc)
 {
 	bool needzero;
-	unsigned cls = sc >> 1;
+	unsigned cls = spanclass_cls(sc);
 	uint64_t t0 = tri_now_ns();
 	struct span *s = page_heap_alloc(tri_class[cls].npages, &needzero);
 	if (!s)

@@ -17,5 +17,7 @@
 #ifndef TRI_TCACHE_H
 #define TRI_TCACHE_H
 #include "runtime/thread.h"
-void *alloc_slow(struct tri_thread *t, size_t n, int noscan);
+/* n bytes of span kind `kind` (enum span_kind); a SPAN_TYPED block gets
+ * layout in its last word (alloc/layout.h). */
+void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout);
 #endif

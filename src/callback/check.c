@@ -12,6 +12,7 @@
  * it writes nothing shared. Called by cycle.c (cbq_check_report).
  */
 #include "callback/queue.h"
+#include "alloc/layout.h"
 #include "alloc/special.h"
 #include "mark/scan.h"
 #include <stdlib.h>
@@ -48,6 +49,39 @@ static bool reach_push(struct reach *r, uintptr_t p, uintptr_t target)
 	return false;
 }
 
+struct reach_word {
+	struct reach *r;
+	uintptr_t target;
+	bool found;
+};
+
+/* A pointer word of a typed object (layout_scan's visit). */
+TRI_NO_SANITIZE static void reach_word(uintptr_t a, void *ctx)
+{
+	struct reach_word *c = ctx;
+	if (!c->found)
+		c->found = reach_push(c->r, scan_word(a), c->target);
+}
+
+/* Push what the words of the object at obj name that the marker would
+ * follow: every word, or a typed object's pointer words (alloc/layout.h). */
+TRI_NO_SANITIZE static bool reach_object(struct reach *r, uintptr_t obj, struct span *s, uintptr_t target)
+{
+	uintptr_t end = layout_block_end(s, obj);
+	if (s->typed) {
+		struct reach_word c = {r, target, false};
+		layout_scan(obj, end, obj, end, true, reach_word, &c);
+		return c.found;
+	}
+	bool found = false;
+	for (uintptr_t a = obj; a + 8 <= end && !found; a += 8)
+		found = reach_push(r, scan_word(a), target);
+	return found;
+}
+
+/* Does anything reachable from [from_lo, from_hi) lead to target? The
+ * range is the target object itself (a finalizer's object: scanned as the
+ * marker scans it) or one word outside the heap (a cleanup's argument). */
 TRI_NO_SANITIZE static bool reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target)
 {
 	struct reach r = {0};
@@ -57,13 +91,15 @@ TRI_NO_SANITIZE static bool reaches(uintptr_t from_lo, uintptr_t from_hi, uintpt
 	bool found = false;
 	if (!r.seen)
 		return false;
-	for (uintptr_t a = from_lo; a + 8 <= from_hi && !found; a += 8)
-		found = reach_push(&r, scan_word(a), target);
+	struct span *fs = from_lo == target ? span_of(from_lo) : NULL;
+	if (fs)
+		found = reach_object(&r, from_lo, fs, target);
+	else
+		for (uintptr_t a = from_lo; a + 8 <= from_hi && !found; a += 8)
+			found = reach_push(&r, scan_word(a), target);
 	while (!found && r.n && r.budget--) {
 		uintptr_t obj = r.stack[--r.n];
-		struct span *s = span_of(obj);
-		for (uintptr_t a = obj; a + 8 <= obj + s->elemsize && !found; a += 8)
-			found = reach_push(&r, scan_word(a), target);
+		found = reach_object(&r, obj, span_of(obj), target);
 	}
 	free(r.seen);
 	free(r.stack);

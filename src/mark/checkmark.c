@@ -9,6 +9,7 @@
  */
 #include "mark/checkmark.h"
 #include "weak/weak.h"
+#include "alloc/layout.h"
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "alloc/special.h"
@@ -88,6 +89,24 @@ TRI_NO_SANITIZE static void cm_range(uintptr_t lo, uintptr_t hi, const char *fro
 	}
 }
 
+/* A pointer word of a typed object (layout_scan's visit); ctx: from. */
+TRI_NO_SANITIZE static void cm_word(uintptr_t a, void *ctx)
+{
+	uintptr_t v = *(uintptr_t *)a;
+	cm_mark(TRI_VG ? tri_vg_defined_word(v) : v, ctx, false);
+}
+
+/* The words of a heap object the marker scans: all of them, or a typed
+ * object's pointer words only (alloc/layout.h). */
+static void cm_object(uintptr_t obj, struct span *s, const char *from)
+{
+	uintptr_t end = layout_block_end(s, obj);
+	if (s->typed)
+		layout_scan(obj, end, obj, end, true, cm_word, (void *)from);
+	else
+		cm_range(obj, end, from, false);
+}
+
 static void root_visit(uintptr_t lo, uintptr_t hi, void *ctx)
 {
 	(void)ctx;
@@ -100,7 +119,7 @@ static void special_visit(struct span *s, struct special *q, void *ctx)
 	if (q->kind == SPECIAL_FINALIZER) {
 		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
 		if (!s->noscan)
-			cm_range(obj, obj + s->elemsize, "a finalizer object's referents", false);
+			cm_object(obj, s, "a finalizer object's referents");
 	} else if (q->kind == SPECIAL_CLEANUP) {
 		cm_mark((uintptr_t)q->arg, "a cleanup argument", false);
 	} else { /* W1 (weak/weak.h): a set cell names this record's object */
@@ -152,8 +171,7 @@ void checkmark_run(void)
 	rcu_read_unlock();
 	while (cm.n) {
 		uintptr_t obj = cm.stack[--cm.n];
-		struct span *s = span_of(obj);
-		cm_range(obj, obj + s->elemsize, "a heap object", false);
+		cm_object(obj, span_of(obj), "a heap object");
 	}
 	os_scratch_free(cm.bits, cm.bits_cap);
 	cm.bits = NULL;

@@ -67,8 +67,8 @@ void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
  * barrier buffer (mark/barrier.c; t's barrier is on). */
 struct tri_thread;
 void barrier_shade(struct tri_thread *t, uintptr_t p);
-/* Scan one queued item (object or oblet); returns bytes scanned. */
-size_t scan_item(uintptr_t item, struct gcwork *w);
+/* Scan one queued item (object or oblet) of span s; returns bytes scanned. */
+size_t scan_item(uintptr_t item, struct span *s, struct gcwork *w);
 /* A root range that appears while marking (a registered root range, a new
  * finalizer's referents, a new cleanup's arg) may be behind the root scan:
  * scan it now, through the mark gate (grey_queue.h). No-op unless the phase
