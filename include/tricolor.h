@@ -476,7 +476,8 @@ TRI_API int tri_gc_percent(int percent);
 
 /*
  * tri_set_finalizer: Go's runtime.SetFinalizer. obj must be the start of a
- * block from tri_alloc/tri_alloc_atomic. When a cycle finds obj unreachable,
+ * block from tri_alloc, tri_alloc_atomic or tri_alloc_typed (or another
+ * allocator of this header). When a cycle finds obj unreachable,
  * the finalizer is removed, obj (and what it references) is kept alive and
  * fn(obj) is queued for the finalizer thread, which runs finalizers one at a
  * time. fn == NULL removes the finalizer (silently if none). Objects in a

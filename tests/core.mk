@@ -19,10 +19,8 @@ tests_test_threads_SOURCES = tests/test_threads.c tests/test_support.h
 tests_test_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_threads_LDADD = libtricolor.la $(CHECK_LIBS)
 
-# Linked statically: one tcase calls layout_of_header (hidden) directly.
 tests_test_layout_SOURCES = tests/test_layout.c tests/test_support.h
 tests_test_layout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_layout_LDFLAGS = -static
 tests_test_layout_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_collector_SOURCES = tests/test_collector.c tests/test_support.h

@@ -16,10 +16,16 @@
  *  - color_check_heap (mark/color.h, debug level 3 after every mark)
  *    aborts naming the edge when a marked object points to a white one,
  *    and passes when the target is marked too.
+ *  - layout_of_header (alloc/layout.h): a typed block's layout word that
+ *    holds the poison pattern reads as not yet written under debug=poison
+ *    and aborts without it.
  */
 #include "test_support.h"
 #include "mark/color.h"
 #include "mark/grey_queue.h"
+#include "alloc/layout.h"
+#include "sweep/sweep.h"
+#include <stddef.h>
 
 /* The queue tests run before tri_init in their own process (Check forks
  * each test): no worker exists, the queue is the static empty one. */
@@ -218,6 +224,54 @@ START_TEST(color_check_passes_when_the_target_is_marked_too)
 	tsup_capture_child(color_check_with_edge, (void *)1, &c);
 	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x, stderr: %s", c.status,
 		      c.err);
+/* ---------------------------------------------------------------- */
+/* A typed block's layout word (alloc/layout.h, layout_of_header)     */
+/* ---------------------------------------------------------------- */
+
+struct lnode {
+	struct lnode *left;
+	uint64_t i;
+};
+
+/* A typed block, its layout and the address one past its layout word. */
+static struct lnode *typed_block(const tri_layout **L, uintptr_t *end)
+{
+	static const size_t offs[] = {offsetof(struct lnode, left)};
+	*L = tri_layout_make(sizeof(struct lnode), offs, 1);
+	struct lnode *n = tri_alloc_typed(*L);
+	*end = (uintptr_t)n + tri_size(n) + LAYOUT_HEADER;
+	return n;
+}
+
+/* Under debug=poison the slow path clears a poisoned slot after freeindex
+ * has shown it to a marker: the poison pattern reads as "not yet written",
+ * like 0, and the block is scanned as empty. */
+START_TEST(layout_word_holding_poison_reads_as_unwritten_under_poison)
+{
+	ck_assert_int_eq(tri_init("debug=poison"), 0);
+	const tri_layout *L;
+	uintptr_t end;
+	struct lnode *n = typed_block(&L, &end);
+	uintptr_t *h = (uintptr_t *)(end - LAYOUT_HEADER);
+	ck_assert_ptr_eq(layout_of_header((uintptr_t)n, end), L);
+	*h = 0;
+	ck_assert_ptr_null(layout_of_header((uintptr_t)n, end));
+	*h = TRI_POISON;
+	ck_assert_ptr_null(layout_of_header((uintptr_t)n, end));
+	*h = (uintptr_t)L;
+}
+END_TEST
+
+/* Without poison mode the same word is an overwritten layout word: abort
+ * (the message is checked in tests/test_layout.c). */
+START_TEST(layout_word_holding_poison_aborts_without_poison_mode)
+{
+	ck_assert_int_eq(tri_init(NULL), 0);
+	const tri_layout *L;
+	uintptr_t end;
+	struct lnode *n = typed_block(&L, &end);
+	*(uintptr_t *)(end - LAYOUT_HEADER) = TRI_POISON;
+	layout_of_header((uintptr_t)n, end);
 }
 END_TEST
 
@@ -227,6 +281,11 @@ static Suite *mark_suite(void)
 	TCase *tc = tcase_create("grey_queue");
 	tcase_add_test(tc, share_gives_the_older_half_to_an_idle_marker);
 	tcase_add_test(tc, share_never_splits_a_single_item);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("layout_word");
+	tcase_add_test(tc, layout_word_holding_poison_reads_as_unwritten_under_poison);
+	tcase_add_test_raise_signal(tc, layout_word_holding_poison_aborts_without_poison_mode, SIGABRT);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parallel");

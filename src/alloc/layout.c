@@ -91,6 +91,8 @@ const tri_layout *tri_layout_make(size_t size, const size_t *ptr_offsets, size_t
 		nptrs++;
 	}
 	L->nptrs = nptrs;
+	if (nptrs == 0)
+		L->size = size; /* no pointer field: any size, the C array stride */
 	L->kind = nptrs == 0 ? LAYOUT_NOSCAN : nptrs == nwords ? LAYOUT_ALL : LAYOUT_TYPED;
 	L->magic = LAYOUT_MAGIC;
 	tri_unlock(&tri_layouts.lock);

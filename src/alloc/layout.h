@@ -52,6 +52,12 @@
  *    clears it after alloc_from has moved freeindex past the slot: a
  *    marker that finds the slot in between (a stale stack word naming it)
  *    reads the poison pattern as "not yet written", as it reads 0;
+ *  - the layout word is stored with release and loaded with acquire (plain
+ *    moves on x86-64): the allocating thread got the layout from
+ *    tri_layout_make through its own synchronization, so a marker that
+ *    reads the word also sees the layout's contents (relaxed accesses
+ *    would leave that a data race in C11; scripts/sanitize tsan runs
+ *    tests/test_layout clean);
  *  - only pointer words are read by the marker, the checkmark and the
  *    checkfinalizers walk (all through layout_scan).
  *
@@ -74,7 +80,7 @@ enum layout_kind { LAYOUT_TYPED = 0, LAYOUT_NOSCAN = 1, LAYOUT_ALL = 2 };
 struct tri_layout {
 	uint32_t magic;
 	uint32_t kind;	    /* enum layout_kind */
-	size_t size;	    /* element bytes, a multiple of 8, > 0 */
+	size_t size;	    /* element bytes, > 0; a multiple of 8 unless LAYOUT_NOSCAN */
 	uint32_t nwords;    /* size / 8 */
 	uint32_t nmask;	    /* bitmap words: (nwords + 63) / 64 */
 	uint32_t nptrs;	    /* pointer words per element */
@@ -106,7 +112,7 @@ static inline uintptr_t layout_block_end(const struct span *s, uintptr_t obj)
  * header word is still 0. Aborts on a word that is not a layout. */
 static inline const struct tri_layout *layout_of_header(uintptr_t obj, uintptr_t end)
 {
-	uintptr_t h = ld_relaxed((uintptr_t *)(end - LAYOUT_HEADER));
+	uintptr_t h = ld_acquire((uintptr_t *)(end - LAYOUT_HEADER));
 	if (h == 0)
 		return NULL;
 	if (unlikely(h - tri_layouts.base >= LAYOUT_REGION || (h & 15) ||

@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t n, unsigned
 			uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
 			s->alloc_cache = (c >> b) >> 1;
 			if (kind == SPAN_TYPED)
-				st_relaxed((uintptr_t *)(p + s->elemsize - LAYOUT_HEADER), layout);
+				st_release((uintptr_t *)(p + s->elemsize - LAYOUT_HEADER), layout);
 			st_relaxed(&s->freeindex, i + 1);
 			return (void *)p;
 		}
@@ -272,7 +272,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, unsigned kind, uintptr_
 	if (needzero || tri_rt.opt.poison)
 		memset((void *)s->base, 0, bytes);
 	if (kind == SPAN_TYPED) /* before span_publish shows it to a marker */
-		st_relaxed((uintptr_t *)(s->limit - LAYOUT_HEADER), layout);
+		st_release((uintptr_t *)(s->limit - LAYOUT_HEADER), layout);
 	pause_stall(TRI_PAUSE_HEAP, t0); /* page heap, growth, clearing */
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
 	fetch_add(&tri_stats.alloc_bytes, bytes);
@@ -314,7 +314,7 @@ void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout
 				memset(p, 0, s->elemsize);
 			}
 			if (kind == SPAN_TYPED)
-				st_relaxed((uintptr_t *)((uintptr_t)p + s->elemsize - LAYOUT_HEADER), layout);
+				st_release((uintptr_t *)((uintptr_t)p + s->elemsize - LAYOUT_HEADER), layout);
 			return heapprof_after(t, p, s->elemsize);
 		}
 		cache_put(t, sc);
