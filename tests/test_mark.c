@@ -224,6 +224,9 @@ START_TEST(color_check_passes_when_the_target_is_marked_too)
 	tsup_capture_child(color_check_with_edge, (void *)1, &c);
 	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x, stderr: %s", c.status,
 		      c.err);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* A typed block's layout word (alloc/layout.h, layout_of_header)     */
 /* ---------------------------------------------------------------- */
