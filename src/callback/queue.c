@@ -57,8 +57,11 @@ struct cbq {
 	int resident; /* written under lock with relaxed stores; cbq_start reads
 		       * it without the lock first (a stale 0 takes the lock) */
 	/* The serial queue's running callback (queue.h): its consumer writes,
-	 * relaxed; reported_seq under lock. */
-	uint64_t running_seq, running_since, reported_seq;
+	 * relaxed, at every callback, so on a cache line of their own (not
+	 * shared with the lock and counters enqueuers use); reported_seq under
+	 * lock. */
+	uint64_t running_seq __attribute__((aligned(64)));
+	uint64_t running_since, reported_seq;
 	void (*running_fn)(void *);
 	void *running_arg;
 };

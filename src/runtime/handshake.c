@@ -317,6 +317,8 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 					held[nheld++] = t;
 					return;
 				}
+				/* Only the CAS winner acts and hands the thread back. */
+				tri_assert(ld_relaxed(&t->state) == TS_ACTING);
 				st_release(&t->state, TS_BLOCKING);
 				return;
 			}
@@ -376,8 +378,10 @@ void world_stop(void)
 void world_start(void)
 {
 	st_seq(&world_stopped, 0);
-	for (size_t i = 0; i < nheld; i++)
+	for (size_t i = 0; i < nheld; i++) {
+		tri_assert(ld_relaxed(&held[i]->state) == TS_ACTING); /* held since HS_STOP */
 		st_release(&held[i]->state, TS_BLOCKING);
+	}
 	nheld = 0;
 	pthread_mutex_unlock(&tri_registry_lock);
 }

@@ -5,8 +5,10 @@
  * tri_rt fields, who writes them and how they are synchronized:
  *   opt          tri_init, before any other runtime thread starts; then
  *                read-only (gc_percent: atomic, tri_gc_percent).
- *   phase        the coordinator thread (cycle.c), seq_cst stores; read by
- *                anyone (barrier flush, assists, set_finalizer).
+ *   phase        the coordinator thread, seq_cst stores: cycle.c, and
+ *                mark_gate_try_close (mark/grey_queue.c, run by the
+ *                coordinator) for MARK -> MARK_DONE; read by anyone
+ *                (barrier flush, assists, set_finalizer, mark_late_range).
  *   cycle        number of the cycle in progress or last run; coordinator,
  *                under cycle_lock; read relaxed elsewhere.
  *   sweep_cycle  the cycle whose sweep is running or done; coordinator,
