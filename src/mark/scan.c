@@ -79,12 +79,6 @@ void scan_object_referents(uintptr_t obj, struct gcwork *w)
  * it. Nothing stays in the ring after mark_drain returns.
  */
 #define PREFETCH_RING 16 /* a power of two */
-/* The ring pays off only when there is enough queued work to hide a miss
- * behind: while the ring is empty and the local block holds fewer than
- * RING_MIN items, an item is scanned at once (a small heap's marking is a
- * few hundred items at a time, mostly in cache, and the ring's copies and
- * the prefetches cost GCBench 0.02-0.03 s). */
-#define RING_MIN PREFETCH_RING
 
 size_t mark_drain(struct gcwork *w, size_t budget)
 {
@@ -96,8 +90,6 @@ size_t mark_drain(struct gcwork *w, size_t budget)
 		uintptr_t item;
 		if (likely(b && b->n)) {
 			item = b->obj[--b->n];
-			if (!held && b->n < RING_MIN)
-				goto scan_now;
 		} else if (held) {
 			goto scan_oldest;
 		} else if (!gcwork_pop(w, &item)) {
@@ -111,7 +103,6 @@ size_t mark_drain(struct gcwork *w, size_t budget)
 		item = ring[head];
 		head = (head + 1) & (PREFETCH_RING - 1);
 		held--;
-	scan_now:
 		done += scan_item(item, w);
 		if (w->scanned_bytes - w->published >= (64u << 10)) {
 			fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
