@@ -7,7 +7,10 @@
  * arena offset -> page -> span -> object index (a multiply, no divide).
  * Span structs live in one table that only grows (tri_heap.spans); they are
  * recycled, never unmapped, so a stale page-map entry still points at a valid
- * struct (lookups check state and bounds).
+ * struct (lookups check state and bounds). Stale entries are normal inside
+ * free page runs, of which only the first and last pages are kept mapped
+ * (page_heap.c: free-run bounds); during marking an in-use span is never
+ * freed, so a marker that finds one in use reads bounds that hold.
  *
  * Allocation state of a small span, after Go's mspan:
  *   alloc_bits  bit i set: slot i held a live object at the last sweep.

@@ -133,12 +133,6 @@ void mark_late_range(uintptr_t lo, uintptr_t hi)
  * it. Nothing stays in the ring after mark_drain returns.
  */
 #define PREFETCH_RING 16 /* a power of two */
-/* The ring pays off only when there is enough queued work to hide a miss
- * behind: while the ring is empty and the local block holds fewer than
- * RING_MIN items, an item is scanned at once (a small heap's marking is a
- * few hundred items at a time, mostly in cache, and the ring's copies and
- * the prefetches cost GCBench 0.02-0.03 s). */
-#define RING_MIN PREFETCH_RING
 
 size_t mark_drain(struct gcwork *w, size_t budget)
 {
@@ -152,10 +146,6 @@ size_t mark_drain(struct gcwork *w, size_t budget)
 		struct span *s;
 		if (likely(b && b->n)) {
 			item = b->obj[--b->n];
-			if (!held && b->n < RING_MIN) {
-				s = span_of(item);
-				goto scan_now;
-			}
 		} else if (held) {
 			goto scan_oldest;
 		} else if (!gcwork_pop(w, &item)) {
@@ -175,7 +165,6 @@ size_t mark_drain(struct gcwork *w, size_t budget)
 		s = ring_span[head];
 		head = (head + 1) & (PREFETCH_RING - 1);
 		held--;
-	scan_now:
 		done += scan_item(item, s, w);
 		if (w->scanned_bytes - w->published >= (64u << 10)) {
 			fetch_add(&tri_cycle_scanned, w->scanned_bytes - w->published);
