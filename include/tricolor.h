@@ -94,9 +94,15 @@ extern "C" {
  * holds up a handshake inside a C library call is preempted by a signal,
  * default 1, "off" to never send one), preempt_signal (default SIGURG; the
  * program's own handler for it still gets the signals tricolor did not
- * send, as long as it was installed before tri_init), debug (a
+ * send, as long as it was installed before tri_init), gc_period_ms
+ * (default 120000, Go's forcegcperiod: a cycle starts when none has run for
+ * this long, however little the program allocates, so the cleanups of
+ * dropped objects run within that bound; "off" never), debug (a
  * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
- * trace=PATH), data_roots (on or off, default on: see below).
+ * stats, trace=PATH, heapprofile=PATH), data_roots (on or off, default on:
+ * see below), show_stats (1: statistics at exit, as debug=stats),
+ * heapprofile_rate (bytes per heap-profile sample, default 512k).
+ * docs/options.md lists every key with its default and range.
  *
  * data_roots=on (the default, as in bdwgc) scans the writable data and bss
  * segments of the program and of every loaded shared library (found with
@@ -234,6 +240,75 @@ TRI_API void *tri_realloc(void *p, size_t n);
  */
 TRI_API char *tri_strdup(const char *s) TRI_STRDUP_ATTR_;
 TRI_API char *tri_strndup(const char *s, size_t n) TRI_STRDUP_ATTR_;
+
+/* ------------------------------------------------------------------ */
+/* Precise layouts                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A layout names the words of a type that hold heap pointers, so that
+ * the collector reads only those words of an object allocated with it:
+ * an integer, hash or float in any other word can never keep garbage alive
+ * (tri_alloc scans every word conservatively; stacks, registers and root
+ * ranges stay conservative whatever the heap holds). Like bdwgc's
+ * GC_make_descriptor and GC_malloc_explicitly_typed.
+ *
+ *     struct node { struct node *left, *right; uint64_t key; char pay[64]; };
+ *     static const size_t offs[] = { offsetof(struct node, left),
+ *                                    offsetof(struct node, right) };
+ *     const tri_layout *L = tri_layout_make(sizeof(struct node), offs, 2);
+ *     struct node *n = tri_alloc_typed(L);
+ *     struct node *v = tri_alloc_array_typed(L, 1000);
+ */
+typedef struct tri_layout tri_layout;
+
+/*
+ * tri_layout_make: a layout for objects of size bytes whose pointer fields
+ * sit at the byte offsets ptr_offsets[0..count) (offsetof of each field
+ * that may hold a heap pointer; any order). Make each layout once (at
+ * start-up, or once per type) and keep it: layouts are never freed, and
+ * the region they come from holds some hundreds of thousands of small ones.
+ * count == 0 is a pointer-free layout (its objects are allocated like
+ * tri_alloc_atomic); a layout whose every word is a pointer allocates
+ * like tri_alloc (exact already). Any thread, before or after tri_init.
+ * Returns NULL with errno = ENOMEM when the layout region is full.
+ * Aborts: "tri_layout_make: size is 0", "...: ptr_offsets is NULL but
+ * count is N", "...: size N is larger than the limit of 67108864 bytes",
+ * "...: size N is not a multiple of the pointer size (8), so it cannot
+ * hold a pointer field", "...: pointer offset N is not a multiple of the
+ * pointer size (8)", "...: pointer word at offset N is beyond the size
+ * M", "...: pointer offset N is listed twice".
+ */
+TRI_API const tri_layout *tri_layout_make(size_t size, const size_t *ptr_offsets, size_t count);
+
+/*
+ * tri_alloc_typed: one zeroed object of the layout's size, 16-byte
+ * aligned, whose pointer words (and only those) are scanned. The block
+ * carries the layout in one hidden word after the object (8 bytes;
+ * tri_size returns the usable size without it). If the block has room
+ * past the object for whole further objects of the layout (small layouts
+ * in a larger size class), those bytes are scanned with the layout too:
+ * write there only what the layout allows. Writing past tri_size(p)
+ * overwrites the layout word, and the collector aborts with "tricolor:
+ * typed object P: its layout word (...) does not name a layout" when it
+ * next scans the object. Everything else is as tri_alloc: tri_store for
+ * pointer stores, finalizers and cleanups, tri_realloc (the new block
+ * keeps the layout: an array of it of enough elements). Returns NULL with
+ * errno = ENOMEM. Attached threads only. Aborts: "tri_alloc_typed: layout
+ * is NULL", "tri_alloc_typed: P is not a layout made by tri_layout_make",
+ * "tri_alloc_typed: thread not attached ...".
+ */
+TRI_API void *tri_alloc_typed(const tri_layout *layout) TRI_STRDUP_ATTR_;
+
+/*
+ * tri_alloc_array_typed: a zeroed array of n objects of the layout, one
+ * after another (stride: the layout's size), scanned as tri_alloc_typed
+ * describes; the layout is stored once, not per element. n == 0 returns
+ * the tri_alloc(0) address. Returns NULL with errno = ENOMEM when n times
+ * the size overflows or the heap cannot grow. Aborts as tri_alloc_typed,
+ * naming tri_alloc_array_typed.
+ */
+TRI_API void *tri_alloc_array_typed(const tri_layout *layout, size_t n) TRI_STRDUP_ATTR_;
 
 /* ------------------------------------------------------------------ */
 /* Safepoints and blocking regions                                     */
@@ -401,7 +476,8 @@ TRI_API int tri_gc_percent(int percent);
 
 /*
  * tri_set_finalizer: Go's runtime.SetFinalizer. obj must be the start of a
- * block from tri_alloc/tri_alloc_atomic. When a cycle finds obj unreachable,
+ * block from tri_alloc, tri_alloc_atomic or tri_alloc_typed (or another
+ * allocator of this header). When a cycle finds obj unreachable,
  * the finalizer is removed, obj (and what it references) is kept alive and
  * fn(obj) is queued for the finalizer thread, which runs finalizers one at a
  * time. fn == NULL removes the finalizer (silently if none). Objects in a
@@ -625,7 +701,7 @@ typedef struct tri_pause {
 
 enum {
 	TRI_PAUSE_HANDSHAKE = 1,
-	TRI_PAUSE_ASSIST = 2,
+	TRI_PAUSE_ASSIST = 2, /* mark assist; also a full barrier buffer's flush (over 2 us) */
 	TRI_PAUSE_STOP = 3, /* checkmark stop-the-world (debug only) */
 	TRI_PAUSE_WAIT = 4, /* allocation waited for a cycle (heap limit, hard goal) */
 	TRI_PAUSE_SWEEP = 5, /* allocation swept spans itself (lazy sweep) */

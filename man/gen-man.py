@@ -21,6 +21,8 @@ FAMILIES = [
     ("tri_store", "the write barrier: pointer stores, loads, CAS, memmove",
      ["tri_store", "TRI_STORE", "tri_load", "tri_cas", "tri_memmove",
       "tri_store_slow_", "tri_barrier_enabled_"]),
+    ("tri_layout_make", "precise object layouts: allocate objects whose pointer words are named",
+     ["tri_layout_make", "tri_alloc_typed", "tri_alloc_array_typed"]),
     ("tri_add_roots", "register memory the collector scans for pointers",
      ["tri_add_roots", "tri_remove_roots"]),
     ("tri_collect", "run a collection, set the collection target",

@@ -509,6 +509,56 @@ void bench_join(pthread_t t)
 	bench_block_leave();
 }
 
+void bench_mark_series_run(bench_mark_series *m, int reps, double mib, const char *label)
+{
+	int r;
+
+	m->reps = reps;
+	m->ms = calloc((size_t)reps, sizeof(double));
+	m->rate = calloc((size_t)reps, sizeof(double));
+	m->wall = calloc((size_t)reps, sizeof(double));
+	m->cpu = calloc((size_t)reps, sizeof(double));
+	if (!m->ms || !m->rate || !m->wall || !m->cpu) {
+		perror("calloc");
+		exit(1);
+	}
+	bench_collect(); /* warm-up */
+	for (r = 0; r < reps; r++) {
+		double c0 = bench_cpu_s();
+		uint64_t a = bench_now_ns(), b, mark_ns;
+
+		bench_collect();
+		b = bench_now_ns();
+		m->cpu[r] = (bench_cpu_s() - c0) * 1e3;
+		mark_ns = bench_impl == BENCH_IMPL_TRICOLOR ? bench_metric("/gc/mark/last:nanoseconds")
+							    : bench_bdwgc_last_mark_ns();
+		if (mark_ns == 0)
+			mark_ns = b - a;
+		m->ms[r] = (double)mark_ns / 1e6;
+		m->wall[r] = (double)(b - a) / 1e6;
+		m->rate[r] = mib / ((double)mark_ns / 1e9);
+		printf("# %s collect %d: mark %.1f ms (collection %.1f ms wall, %.1f ms CPU): %.0f MiB/s\n", label,
+		       r + 1, m->ms[r], m->wall[r], m->cpu[r], m->rate[r]);
+	}
+}
+
+void bench_mark_series_emit(const bench_mark_series *m, const char *benchmark, const char *cas, const char *impl)
+{
+	bench_emit(benchmark, cas, impl, "mark_time", "ms", bench_stats_of(m->ms, m->reps));
+	bench_emit(benchmark, cas, impl, "mark_rate", "MiB/s", bench_stats_of(m->rate, m->reps));
+	bench_emit(benchmark, cas, impl, "collect_wall", "ms", bench_stats_of(m->wall, m->reps));
+	bench_emit(benchmark, cas, impl, "collect_cpu", "ms", bench_stats_of(m->cpu, m->reps));
+}
+
+void bench_mark_series_free(bench_mark_series *m)
+{
+	free(m->ms);
+	free(m->rate);
+	free(m->wall);
+	free(m->cpu);
+	memset(m, 0, sizeof *m);
+}
+
 uint64_t bench_metric(const char *name)
 {
 	uint64_t v = 0;
@@ -1202,8 +1252,9 @@ void bench_pause_kinds_print(FILE *f, const char *label, const tri_pause *p,
 {
 	/* kinds the library may add later are printed by number */
 	enum { NK = 16 };
-	static const char *const names[5] = { "other", "handshake", "assist",
-					      "stop", "wait" };
+	static const char *const names[9] = { "other", "handshake", "assist",
+					      "stop", "wait", "sweep", "lock",
+					      "heap", "callback" };
 	uint64_t cnt[NK] = { 0 }, tot[NK] = { 0 }, mx[NK] = { 0 };
 	size_t i;
 	int k;
@@ -1221,7 +1272,7 @@ void bench_pause_kinds_print(FILE *f, const char *label, const tri_pause *p,
 	for (k = 1; k < NK; k++) {
 		if (!cnt[k])
 			continue;
-		if (k < 5)
+		if (k < 9)
 			fprintf(f, " %s", names[k]);
 		else
 			fprintf(f, " kind %d", k);

@@ -369,8 +369,40 @@ uint64_t bench_bdwgc_last_mark_ns(void);
 /* bdwgc: marker threads including the initiating one (GC_get_parallel+1). */
 int bench_bdwgc_markers(void);
 
+/* xorshift64*: the benchmarks' reproducible random numbers (*state != 0). */
+static inline uint64_t bench_xorshift(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
 /* tri_read_metric that returns 0 for an unknown metric. */
 uint64_t bench_metric(const char *name);
+
+/*
+ * A series of full collections of a live heap, for the mark-throughput
+ * benchmarks (markbench's tree, layoutbench): one warm-up bench_collect(),
+ * then reps more, each giving the mark time in ms (tricolor:
+ * /gc/mark/last:nanoseconds; bdwgc: GC_EVENT_MARK_START to _END, which
+ * needs bench_bdwgc_record_pauses; the call's wall time when neither is
+ * known), rate = mib / mark time in MiB/s, and the call's wall and
+ * user+sys CPU time in ms. One "# label collect N: ..." progress line
+ * each. bench_mark_series_emit records mark_time, mark_rate, collect_wall
+ * and collect_cpu rows; bench_mark_series_free frees the arrays.
+ */
+typedef struct bench_mark_series {
+	int reps;
+	double *ms, *rate, *wall, *cpu;
+} bench_mark_series;
+void bench_mark_series_run(bench_mark_series *m, int reps, double mib, const char *label);
+void bench_mark_series_emit(const bench_mark_series *m, const char *benchmark, const char *cas,
+			    const char *impl);
+void bench_mark_series_free(bench_mark_series *m);
 
 /* ------------------------------------------------------------------ */
 /* Handlers' work, and children reporting "R name value" lines          */

@@ -21,7 +21,7 @@ BENCH_LIBS_ALL = libtricolor.la $(BENCH_PEER_LIBS) -lm
 BENCH_LDF = $(AM_LDFLAGS) -pthread
 
 BENCH_PROGS = perf/alloc_bench perf/gcbench perf/msgbuf perf/markbench \
-	perf/churn
+	perf/churn perf/layoutbench
 EXTRA_PROGRAMS += $(BENCH_PROGS)
 CLEANFILES += $(BENCH_PROGS)
 
@@ -29,6 +29,11 @@ perf_alloc_bench_SOURCES = perf/alloc_bench.c $(BENCH_SRC)
 perf_alloc_bench_CFLAGS = $(BENCH_CF)
 perf_alloc_bench_LDADD = $(BENCH_LIBS_ALL)
 perf_alloc_bench_LDFLAGS = $(BENCH_LDF)
+
+perf_layoutbench_SOURCES = perf/layoutbench.c $(BENCH_SRC)
+perf_layoutbench_CFLAGS = $(BENCH_CF)
+perf_layoutbench_LDADD = $(BENCH_LIBS_ALL)
+perf_layoutbench_LDFLAGS = $(BENCH_LDF)
 
 perf_gcbench_SOURCES = perf/gcbench.c $(BENCH_SRC)
 perf_gcbench_CFLAGS = $(BENCH_CF)

@@ -11,6 +11,11 @@
  *    median over threads of each thread's p50, max over threads of each
  *    thread's max, handshakes per thread;
  *  - every pause (all kinds): distribution and MMU of the worst thread;
+ *  - observed: every allocation and every blocking-region leave timed by
+ *    the thread making it (longest, p99.9, counts over 100 us and 1 ms),
+ *    beside the recorded pauses; the malloc row is the OS's share;
+ *  - the collector's handshakes (metrics /gc/handshakes/time and
+ *    /gc/handshakes/longest: posting to the last thread's answer);
  *  - GC cycles completed per second and total allocation throughput.
  * bdwgc runs the same loop (its pauses: stop-the-world, from collection
  * events) and malloc (malloc+free) gives the allocation baseline.
@@ -27,12 +32,37 @@ static double g_seconds = 3;
 static long g_obj = 64, g_ring = 256, g_block_every = 1000, g_sleep_us = 100;
 static volatile int g_stop;
 
+/* Observed latency: every allocation and every blocking-region leave is
+ * timed by the thread that makes it (what the mutator sees, whatever the
+ * pause log says). Buckets of 1 us up to 1 ms, then 1 ms up to 100 ms. */
+#define OBS_US 1000
+#define OBS_MS 100
 typedef struct worker {
 	pthread_t tid;
 	pthread_barrier_t *barrier;
 	uint64_t count; /* allocations, updated now and then (relaxed) */
+	int measuring;  /* set by the main thread for the measured interval */
+	uint64_t obs_max, obs_n, obs_over100us, obs_over1ms;
+	uint32_t obs_us[OBS_US], obs_ms[OBS_MS + 1];
 	char pad[64];
 } worker;
+
+static void observe(worker *w, uint64_t ns)
+{
+	if (!__atomic_load_n(&w->measuring, __ATOMIC_RELAXED))
+		return;
+	w->obs_n++;
+	if (ns > w->obs_max)
+		w->obs_max = ns;
+	if (ns > 100000)
+		w->obs_over100us++;
+	if (ns > 1000000)
+		w->obs_over1ms++;
+	if (ns < OBS_US * 1000ull)
+		w->obs_us[ns / 1000]++;
+	else
+		w->obs_ms[ns / 1000000 < OBS_MS ? ns / 1000000 : OBS_MS]++;
+}
 
 static void *worker_main(void *arg)
 {
@@ -46,7 +76,10 @@ static void *worker_main(void *arg)
 	bench_barrier_wait(w->barrier);
 	while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
 		for (j = 0; j < g_block_every; j++, i++) {
+			uint64_t a0 = bench_now_ns();
 			char *p = bh_alloc(size);
+
+			observe(w, bench_now_ns() - a0);
 
 			if (!p) {
 				fprintf(stderr, "churn: out of memory\n");
@@ -59,7 +92,12 @@ static void *worker_main(void *arg)
 		__atomic_store_n(&w->count, (uint64_t)i, __ATOMIC_RELAXED);
 		bench_block_enter();
 		usleep((useconds_t)g_sleep_us);
-		bench_block_leave();
+		{
+			uint64_t l0 = bench_now_ns();
+
+			bench_block_leave();
+			observe(w, bench_now_ns() - l0);
+		}
 	}
 	for (j = 0; j < g_ring; j++)
 		bh_free(ring[j]);
@@ -123,6 +161,52 @@ static void handshake_stats(const tri_pause *p, size_t n, uint64_t t0,
 	free(p50s);
 }
 
+/* Observed: the longest allocation or leave any thread saw, the worst
+ * thread's counts over 100 us and 1 ms, and p99.9 / p99.99 over all. */
+static void observed_stats(worker *ws, int n, const char *impl,
+			   const char *cas)
+{
+	static uint64_t us[OBS_US], ms[OBS_MS + 1];
+	uint64_t total = 0, mx = 0, o100 = 0, o1 = 0, acc = 0;
+	double p999 = 0, p9999 = 0;
+	int i, b;
+
+	memset(us, 0, sizeof us);
+	memset(ms, 0, sizeof ms);
+	for (i = 0; i < n; i++) {
+		total += ws[i].obs_n;
+		if (ws[i].obs_max > mx)
+			mx = ws[i].obs_max;
+		o100 += ws[i].obs_over100us;
+		o1 += ws[i].obs_over1ms;
+		for (b = 0; b < OBS_US; b++)
+			us[b] += ws[i].obs_us[b];
+		for (b = 0; b <= OBS_MS; b++)
+			ms[b] += ws[i].obs_ms[b];
+	}
+	for (b = 0; b < OBS_US + OBS_MS + 1; b++) {
+		uint64_t c = b < OBS_US ? us[b] : ms[b - OBS_US];
+		double up = b < OBS_US ? b + 1 : (b - OBS_US + 1) * 1000.0;
+
+		acc += c;
+		if (!p999 && acc >= (uint64_t)((double)total * 0.999))
+			p999 = up;
+		if (!p9999 && acc >= (uint64_t)((double)total * 0.9999))
+			p9999 = up;
+	}
+	printf("# %-8s %s observed (each allocation and blocking leave, timed by its thread): %llu ops, longest %.1f us, p99.9 <= %.0f us, p99.99 <= %.0f us, %llu over 100 us, %llu over 1 ms\n",
+	       impl, cas, (unsigned long long)total, (double)mx / 1e3, p999,
+	       p9999, (unsigned long long)o100, (unsigned long long)o1);
+	bench_emit("churn", cas, impl, "observed_max", "us",
+		   bench_stats_one((double)mx / 1e3));
+	bench_emit("churn", cas, impl, "observed_p99.9", "us",
+		   bench_stats_one(p999));
+	bench_emit("churn", cas, impl, "observed_over100us", "ops",
+		   bench_stats_one((double)o100));
+	bench_emit("churn", cas, impl, "observed_over1ms", "ops",
+		   bench_stats_one((double)o1));
+}
+
 static void run_case(int nthreads)
 {
 	worker *ws = calloc((size_t)nthreads, sizeof *ws);
@@ -150,6 +234,8 @@ static void run_case(int nthreads)
 	bench_block_enter();
 	nanosleep(&ts, NULL);
 	bench_block_leave();
+	for (i = 0; i < nthreads; i++)
+		__atomic_store_n(&ws[i].measuring, 1, __ATOMIC_RELAXED);
 	gc0 = bench_gc_cycles();
 	a0 = total_count(ws, nthreads);
 	t0 = bench_now_ns();
@@ -161,6 +247,8 @@ static void run_case(int nthreads)
 		;
 	bench_block_leave();
 	t1 = bench_now_ns();
+	for (i = 0; i < nthreads; i++)
+		__atomic_store_n(&ws[i].measuring, 0, __ATOMIC_RELAXED);
 	a1 = total_count(ws, nthreads);
 	gc1 = bench_gc_cycles();
 	c1 = t1;
@@ -180,6 +268,7 @@ static void run_case(int nthreads)
 	       secs);
 	bench_emit("churn", cas, impl, "alloc_rate", "Malloc/s",
 		   bench_stats_one(rate));
+	observed_stats(ws, nthreads, impl, cas);
 	if (bench_impl == BENCH_IMPL_MALLOC) {
 		free(ws);
 		return;
@@ -206,6 +295,25 @@ static void run_case(int nthreads)
 			handshake_stats(p, n, t0, t1, &p50, &mx, &per, &nt);
 			printf("# %-8s %3d threads: handshakes on %d threads, %.1f per thread; per-thread p50 (median over threads) %.1f us, max %.1f us\n",
 			       impl, nthreads, nt, per, p50, mx);
+			/* The collector's side: posting to the last answer
+			 * (whole run: the metrics are cumulative). */
+			{
+				double hs_n = (double)bench_metric("/gc/handshakes/total:handshakes");
+				double hs_ns = (double)bench_metric("/gc/handshakes/time:nanoseconds");
+				double hs_max = (double)bench_metric("/gc/handshakes/longest:nanoseconds");
+
+				double cpu_max = (double)bench_metric("/gc/pauses/handshake/cpu-max:nanoseconds");
+				double desched = (double)bench_metric("/gc/pauses/handshake/descheduled:pauses");
+
+				printf("# %-8s %3d threads: collector handshakes (whole run): %.0f, mean %.1f us, longest %.1f us\n",
+				       impl, nthreads, hs_n, hs_n ? hs_ns / hs_n / 1e3 : 0, hs_max / 1e3);
+				printf("# %-8s %3d threads: handshake actions (whole run): longest on-CPU %.1f us; %.0f descheduled by the OS for over 50 us\n",
+				       impl, nthreads, cpu_max / 1e3, desched);
+				bench_emit("churn", cas, impl, "handshake_cpu_max", "us",
+					   bench_stats_one(cpu_max / 1e3));
+				bench_emit("churn", cas, impl, "collector_handshake_max", "us",
+					   bench_stats_one(hs_max / 1e3));
+			}
 			bench_emit("churn", cas, impl, "handshake_p50", "us",
 				   bench_stats_one(p50));
 			bench_emit("churn", cas, impl, "handshake_max", "us",

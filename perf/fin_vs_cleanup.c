@@ -521,8 +521,16 @@ static int run_child(int pool)
 			if (ps[i].start_ns >= t0 && ps[i].start_ns <= t_end &&
 			    ps[i].length_ns > pmax)
 				pmax = ps[i].length_ns;
-		free(ps);
 		printf("R pause_max_ns %llu\n", (unsigned long long)pmax);
+		/* which kind the longest pauses are (a comment line) */
+		bench_pause_kinds_print(stdout, "# pauses", ps, np, t0, t_end);
+		{
+			uint64_t hs_max = 0;
+
+			tri_read_metric("/gc/handshakes/longest:nanoseconds", &hs_max);
+			printf("R handshake_longest_ns %llu\n", (unsigned long long)hs_max);
+		}
+		free(ps);
 		if (g_mech == M_CLEANUP &&
 		    tri_read_metric("/gc/cleanups/workers-peak:threads",
 				    &wpeak) == 0)

@@ -70,13 +70,7 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	return bench_xorshift(&rng_state);
 }
 
 /* perm[k] = index (allocation order) of the node playing role k */
@@ -350,20 +344,13 @@ static void run_tree(int reps)
 {
 	long nodes = (1L << (g_tree_depth + 1)) - 1;
 	double mib = (double)nodes * (double)sizeof(tnode) / 1048576.0;
-	double *ms = calloc((size_t)reps, sizeof(double));
-	double *rate = calloc((size_t)reps, sizeof(double));
-	double *per = calloc((size_t)reps, sizeof(double));
-	double *wall = calloc((size_t)reps, sizeof(double));
-	double *cpu = calloc((size_t)reps, sizeof(double));
 	const char *impl = bench_impl_csv(bench_impl);
 	int markers, r, old_pct = 0;
 	uint64_t t0;
-	char cas[64];
+	char cas[64], label[64];
+	bench_mark_series m;
+	double *per;
 
-	if (!ms || !rate || !per || !wall || !cpu) {
-		perror("calloc");
-		exit(1);
-	}
 	if (bench_impl == BENCH_IMPL_TRICOLOR) {
 		markers = (int)g_mark_workers;
 		tri_add_roots(&g_troot, &g_troot + 1);
@@ -385,27 +372,15 @@ static void run_tree(int reps)
 	printf("# %s (%d marker%s): built a depth-%ld tree, %ld nodes x %zu B (%.0f MiB) in %.1f ms\n",
 	       impl, markers, markers == 1 ? "" : "s", g_tree_depth, nodes,
 	       sizeof(tnode), mib, (double)(bench_now_ns() - t0) / 1e6);
-	bench_collect(); /* warm-up */
-	for (r = 0; r < reps; r++) {
-		double c0 = bench_cpu_s();
-		uint64_t a = bench_now_ns(), b, mark_ns;
-
-		bench_collect();
-		b = bench_now_ns();
-		cpu[r] = (bench_cpu_s() - c0) * 1e3;
-		mark_ns = bench_impl == BENCH_IMPL_TRICOLOR
-				  ? bench_metric("/gc/mark/last:nanoseconds")
-				  : bench_bdwgc_last_mark_ns();
-		if (mark_ns == 0)
-			mark_ns = b - a;
-		ms[r] = (double)mark_ns / 1e6;
-		wall[r] = (double)(b - a) / 1e6;
-		rate[r] = mib / ((double)mark_ns / 1e9);
-		per[r] = rate[r] / markers;
-		printf("# %s %dm collect %d: mark %.1f ms (collection %.1f ms wall, %.1f ms CPU): %.0f MiB/s, %.0f MiB/s per marker\n",
-		       impl, markers, r + 1, ms[r], wall[r], cpu[r], rate[r],
-		       per[r]);
+	snprintf(label, sizeof label, "%s %dm", impl, markers);
+	bench_mark_series_run(&m, reps, mib, label);
+	per = calloc((size_t)reps, sizeof(double));
+	if (!per) {
+		perror("calloc");
+		exit(1);
 	}
+	for (r = 0; r < reps; r++)
+		per[r] = m.rate[r] / markers;
 	if (tree_check(g_troot, g_tree_depth) != nodes) {
 		fprintf(stderr, "markbench: the tree is damaged after collection\n");
 		exit(4);
@@ -413,24 +388,14 @@ static void run_tree(int reps)
 	if (bench_impl == BENCH_IMPL_TRICOLOR)
 		tri_gc_percent(old_pct);
 	snprintf(cas, sizeof cas, "tree%ld-%dm", g_tree_depth, markers);
-	bench_emit("mark", cas, impl, "mark_time", "ms",
-		   bench_stats_of(ms, reps));
-	bench_emit("mark", cas, impl, "mark_rate", "MiB/s",
-		   bench_stats_of(rate, reps));
+	bench_mark_series_emit(&m, "mark", cas, impl);
 	bench_emit("mark", cas, impl, "mark_rate_per_marker", "MiB/s",
 		   bench_stats_of(per, reps));
-	bench_emit("mark", cas, impl, "collect_wall", "ms",
-		   bench_stats_of(wall, reps));
-	bench_emit("mark", cas, impl, "collect_cpu", "ms",
-		   bench_stats_of(cpu, reps));
 	bench_emit("mark", cas, impl, "peak_rss", "MiB",
 		   bench_stats_one(bench_peak_rss_mib()));
 	tri_keep_alive(g_troot);
-	free(ms);
-	free(rate);
+	bench_mark_series_free(&m);
 	free(per);
-	free(wall);
-	free(cpu);
 }
 
 /* ---------------- reference ---------------- */

@@ -27,7 +27,15 @@
  * mutator cannot learn). An unexplained slow push is either work inside the
  * library that is not recorded, or OS scheduling: the malloc row, which
  * has no collector, shows how much of the latter this machine produces.
- * Plus the pause distribution and the minimum mutator utilization (MMU).
+ * Plus the pause distribution and the minimum mutator utilization (MMU),
+ * printed beside the observed one. With --explain every push also counts
+ * the thread's context switches during it (getrusage RUSAGE_THREAD, read
+ * outside the timed interval): each slow push that no recorded pause
+ * covers is then put down to the OS (an involuntary switch: another thread
+ * ran on the core), to an unrecorded wait (voluntary switches only: it
+ * blocked on a lock or slept without a record, which is a tricolor bug), or
+ * left unexplained (CPU work or page faults nobody recorded). The malloc
+ * row with --explain shows how much the OS alone accounts for.
  *
  * Peers: malloc/free (the no-GC floor), bdwgc (Debian default), Go
  * (perf/peers/go/msgbuf, GOGC default) and Java ZGC (perf/peers/java,
@@ -40,6 +48,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define SLOW_NS 100000u     /* a "slow" push: over 100 us */
@@ -49,11 +58,20 @@ static long g_window = 200000, g_msg = 1024, g_pushes = 1000000;
 static long g_live_mib;
 static int g_in_roots;
 static long g_top; /* --top N: print the N slowest pushes */
+/* --explain: per push, the thread's context switches during it (getrusage
+ * RUSAGE_THREAD before and after, outside the timed interval), so that a
+ * slow push no recorded pause covers is shown to be the OS's (involuntary
+ * switch) or an unrecorded wait (voluntary switch: blocked on a lock or a
+ * sleep without a record). */
+static int g_explain;
+static uint8_t *g_inv, *g_vol; /* [pushes]: switches during each push (saturated) */
 
 typedef struct rep_result {
 	double max_us, p9999_us, p999_us, p99_us, p50_us, mean_ns;
 	double over100us, over1ms, run_ms, cpu_ms;
 	double rec_max_us, slow_explained; /* recorded vs observed */
+	/* --explain: slow pushes no recorded pause covers, by what the OS saw */
+	double slow_os, slow_blocked, slow_unexplained;
 	bench_pause_summary ps;
 	int have_ps;
 } rep_result;
@@ -63,6 +81,7 @@ typedef struct pusher {
 	pthread_t tid;
 	long window, pushes;
 	uint64_t *lat, *start; /* [pushes]: latency and start of each push */
+	uint8_t *inv, *vol;    /* [pushes] with --explain */
 	pthread_barrier_t *barrier;
 	uint64_t t0, t1;
 } pusher;
@@ -91,6 +110,9 @@ static void print_top(const uint64_t *lat, const uint64_t *starts,
 		printf("#   slow push %ld: %.1f us at +%.3f ms", best,
 		       (double)lat[best] / 1e3,
 		       (double)(starts[best] - t_start) / 1e6);
+		if (g_explain)
+			printf(" (OS: %u involuntary, %u voluntary switches)",
+			       g_inv[best], g_vol[best]);
 		for (k = 0; k < n; k++) {
 			uint64_t a = starts[best], b = a + lat[best];
 
@@ -160,8 +182,14 @@ static void *pusher_main(void *arg)
 	bench_barrier_wait(w->barrier);
 	w->t0 = bench_now_ns();
 	for (i = 0; i < pushes; i++) {
-		uint64_t a = bench_now_ns(), b;
-		char *m = bh_alloc_atomic(msg);
+		struct rusage r0, r1;
+		uint64_t a, b;
+		char *m;
+
+		if (g_explain)
+			getrusage(RUSAGE_THREAD, &r0);
+		a = bench_now_ns();
+		m = bh_alloc_atomic(msg);
 		long slot = i % window;
 
 		if (__builtin_expect(!m, 0)) {
@@ -176,6 +204,15 @@ static void *pusher_main(void *arg)
 		b = bench_now_ns();
 		w->lat[i] = b - a;
 		w->start[i] = a;
+		if (g_explain) {
+			long di, dv;
+
+			getrusage(RUSAGE_THREAD, &r1);
+			di = r1.ru_nivcsw - r0.ru_nivcsw;
+			dv = r1.ru_nvcsw - r0.ru_nvcsw;
+			w->inv[i] = (uint8_t)(di > 255 ? 255 : di);
+			w->vol[i] = (uint8_t)(dv > 255 ? 255 : dv);
+		}
 	}
 	w->t1 = bench_now_ns();
 	window_drop(win, window);
@@ -195,7 +232,7 @@ static void recorded_vs_observed(const tri_pause *p, size_t n,
 {
 	uint64_t *ps, *pe, rec_max = 0;
 	size_t m = 0, k;
-	long i, explained = 0;
+	long i, explained = 0, os = 0, blocked = 0, unexplained = 0;
 
 	ps = malloc((n + 1) * sizeof *ps);
 	pe = malloc((n + 1) * sizeof *pe);
@@ -257,9 +294,20 @@ static void recorded_vs_observed(const tri_pause *p, size_t n,
 		}
 		if (lo < m && ps[lo] < b)
 			explained++;
+		else if (g_explain && g_inv[i])
+			os++;
+		else if (g_explain && g_vol[i])
+			blocked++;
+		else
+			unexplained++;
 	}
 	res->rec_max_us = (double)rec_max / 1e3;
 	res->slow_explained = (double)explained;
+	if (g_explain) {
+		res->slow_os = (double)os;
+		res->slow_blocked = (double)blocked;
+		res->slow_unexplained = (double)unexplained;
+	}
 	free(ps);
 	free(pe);
 }
@@ -288,6 +336,8 @@ static void run_rep(rep_result *res, uint64_t *lat, uint64_t *starts,
 			ws[k].window = 1;
 		ws[k].lat = lat + pushes;
 		ws[k].start = starts + pushes;
+		ws[k].inv = g_inv ? g_inv + pushes : NULL;
+		ws[k].vol = g_vol ? g_vol + pushes : NULL;
 		ws[k].barrier = &barrier;
 		pushes += ws[k].pushes;
 		if (pthread_create(&ws[k].tid, NULL, pusher_main, &ws[k])) {
@@ -319,8 +369,15 @@ static void run_rep(rep_result *res, uint64_t *lat, uint64_t *starts,
 	res->run_ms = (double)(t_end - t_start) / 1e6;
 	res->cpu_ms = (c1 - c0) * 1e3;
 	res->rec_max_us = res->slow_explained = -1;
+	res->slow_os = res->slow_blocked = res->slow_unexplained = -1;
 	if (g_top > 0)
 		print_top(lat, starts, pushes, t_start);
+	if (bench_impl == BENCH_IMPL_MALLOC && g_explain) {
+		/* no collector: every slow push is the OS's or malloc's */
+		recorded_vs_observed(NULL, 0, lat, starts, pushes, t_start,
+				     t_end, res);
+		res->rec_max_us = res->slow_explained = -1;
+	}
 	res->have_ps = 0;
 	if (bench_impl == BENCH_IMPL_TRICOLOR) {
 		tri_pause *p;
@@ -369,6 +426,9 @@ static void usage(void)
 	       "  (a full run without size flags also runs --live-mib 1024 at 1 thread: msgbuf_1gib)\n"
 	       "  --window-in heap|roots  where the window arrays live (heap)\n"
 	       "  --top N         print the N slowest pushes (and overlapping pauses)\n"
+	       "  --explain       count each push's context switches (getrusage, outside\n"
+	       "                  the timed interval): slow pushes no pause covers are\n"
+	       "                  split into OS preemption, unrecorded waits, unexplained\n"
 	       "  default --threads 1,2,4 (window and pushes split across the threads),\n"
 	       "  --reps 3 (quick 1); impls tricolor,bdwgc,malloc,go,java\n"
 	       "  (go: $PERF_GO_DIR/go-msgbuf; java: $PERF_JAVA_DIR/MsgBuf.class, run as\n"
@@ -482,6 +542,10 @@ int main(int argc, char **argv)
 			continue;
 		if (bench_flag_long(argc, argv, &i, "--top", &g_top))
 			continue;
+		if (!strcmp(argv[i], "--explain")) {
+			g_explain = 1;
+			continue;
+		}
 		if (bench_flag_val(argc, argv, &i, "--window-in", &s)) {
 			if (!strcmp(s, "roots"))
 				g_in_roots = 1;
@@ -598,6 +662,14 @@ int main(int argc, char **argv)
 		perror("malloc");
 		return 1;
 	}
+	if (g_explain) {
+		g_inv = calloc((size_t)g_pushes, 1);
+		g_vol = calloc((size_t)g_pushes, 1);
+		if (!g_inv || !g_vol) {
+			perror("calloc");
+			return 1;
+		}
+	}
 	/* fault them in before timing */
 	memset(lat, 0, (size_t)g_pushes * sizeof *lat);
 	memset(starts, 0, (size_t)g_pushes * sizeof *starts);
@@ -615,12 +687,24 @@ int main(int argc, char **argv)
 			       impl_csv, nthreads, r + 1, res[r].rec_max_us,
 			       res[r].max_us, res[r].slow_explained,
 			       res[r].over100us);
+		if (res[r].slow_os >= 0)
+			printf("# %-8s %dt rep %d: the %.0f pushes > 100 us: %.0f overlap a recorded pause; of the rest, %.0f had an involuntary context switch (the OS ran another thread), %.0f only voluntary ones (an unrecorded wait), %.0f neither (unexplained)\n",
+			       impl_csv, nthreads, r + 1, res[r].over100us,
+			       res[r].slow_explained < 0 ? 0 : res[r].slow_explained,
+			       res[r].slow_os, res[r].slow_blocked,
+			       res[r].slow_unexplained);
 		if (res[r].have_ps) {
 			char label[64];
 
 			snprintf(label, sizeof label, "# %-8s rep %d pauses",
 				 impl_csv, r + 1);
 			bench_pause_print(stdout, label, &res[r].ps);
+			/* the two distributions side by side */
+			printf("# %-8s %dt rep %d: observed push p99 %.1f us, p99.9 %.1f us, p99.99 %.1f us, max %.1f us | recorded pause p99 %.1f us, p99.9 %.1f us, max %.1f us (%.0f pauses)\n",
+			       impl_csv, nthreads, r + 1, res[r].p99_us,
+			       res[r].p999_us, res[r].p9999_us, res[r].max_us,
+			       res[r].ps.p99_ns / 1e3, res[r].ps.p999_ns / 1e3,
+			       res[r].ps.max_ns / 1e3, (double)res[r].ps.count);
 		}
 		fflush(stdout);
 	}
@@ -649,6 +733,11 @@ int main(int argc, char **argv)
 	EMIT_FIELD("pushes_over_1ms", "pushes", res[r].over1ms);
 	EMIT_FIELD("run_time", "ms", res[r].run_ms);
 	EMIT_FIELD("cpu", "ms", res[r].cpu_ms);
+	if (g_explain) {
+		EMIT_FIELD("slow_os_preempted", "pushes", res[r].slow_os);
+		EMIT_FIELD("slow_unrecorded_wait", "pushes", res[r].slow_blocked);
+		EMIT_FIELD("slow_unexplained", "pushes", res[r].slow_unexplained);
+	}
 	if (impl != BENCH_IMPL_MALLOC) {
 		EMIT_FIELD("recorded_pause_max", "us", res[r].rec_max_us);
 		EMIT_FIELD("slow_explained", "pushes", res[r].slow_explained);

@@ -32,9 +32,10 @@ COLUMNS = ["benchmark", "case", "impl", "metric", "unit", "median", "min",
            "max", "reps"]
 IMPL_ORDER = ["tricolor", "bdwgc", "bdwgc-m1", "go", "java", "malloc", "redis"]
 BENCH_ORDER = ["alloc", "alloc_bench", "gcbench", "msgbuf", "mark",
-               "churn", "finalizers", "fin_vs_cleanup", "kvserver"]
+               "layout", "churn", "finalizers", "fin_vs_cleanup", "kvserver"]
 # Program name (perf/run) -> benchmark name(s) used in the CSV.
-PROGRAM_BENCH = {"alloc_bench": ["alloc", "alloc_bench"]}
+PROGRAM_BENCH = {"alloc_bench": ["alloc", "alloc_bench"],
+                 "layoutbench": ["layout"]}
 
 
 # ----------------------------------------------------------------------
@@ -657,6 +658,7 @@ HEADLINE = {
                ["malloc", "bdwgc", "go", "java"]),
     "gcbench": (["time", "cpu", "peak_rss"], ["bdwgc", "bdwgc-m1", "go", "malloc"]),
     "mark": (["mark_rate_per_marker"], ["bdwgc"]),
+    "layout": (["mark_rate", "collect_cpu"], ["bdwgc"]),
     "alloc": (["cpu_per_alloc", "alloc_time"], ["bdwgc", "malloc"]),
     "finalizers": (["end_to_end_per_s", "set_finalizer", "ns_per_finalizer",
                     "latency_p99", "peak_rss"], ["bdwgc", "go"]),
@@ -802,6 +804,15 @@ BENCH_TEXT = {
             "nodes x 24 B / mark time, per marker = / N). <M>MiB-w<N>: the "
             "random 64-byte-node graph against a single-threaded "
             "pointer-chasing traversal of the same graph (impl malloc).",
+    "layout": "Precise object layouts (layoutbench): full collections of "
+              "a live binary tree of 96-byte nodes (2 pointers, 2 integers, "
+              "a 64-byte payload of random words). cons-<N>m: tri_alloc "
+              "and GC_malloc (every word scanned); typed-<N>m: "
+              "tri_alloc_typed and GC_malloc_explicitly_typed (only the 2 "
+              "pointer words). 1m: tricolor mark_workers=1, bdwgc "
+              "GC_MARKERS=1; 2m: tricolor 2 workers, bdwgc default. "
+              "MiB/s = nodes x 96 B / mark time; collect_cpu is the "
+              "process's user+sys CPU per collection.",
     "churn": "Many threads allocating: handshake cost, pauses and MMU "
              "against the number of threads.",
     "finalizers": "Finalizer throughput and queued-to-run latency: N objects "

@@ -6,7 +6,7 @@
 #   (part of `make stress`)
 
 CORE_TESTS = tests/test_alloc tests/test_threads tests/test_collector tests/test_stress \
-	tests/test_mark tests/test_specials tests/test_latency
+	tests/test_mark tests/test_specials tests/test_latency tests/test_pause_ring tests/test_layout
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 EXTRA_DIST += tests/test_support.h
@@ -18,6 +18,10 @@ tests_test_alloc_LDADD = libtricolor-test.la $(CHECK_LIBS)
 tests_test_threads_SOURCES = tests/test_threads.c tests/test_support.h
 tests_test_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_threads_LDADD = libtricolor.la $(CHECK_LIBS)
+
+tests_test_layout_SOURCES = tests/test_layout.c tests/test_support.h
+tests_test_layout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_layout_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_collector_SOURCES = tests/test_collector.c tests/test_support.h
 tests_test_collector_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -33,6 +37,12 @@ tests_test_specials_SOURCES = tests/test_specials.c tests/test_support.h
 tests_test_specials_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_specials_LDFLAGS = -static
 tests_test_specials_LDADD = libtricolor.la $(CHECK_LIBS)
+
+# Linked statically: it records synthetic pauses (runtime/pause.h).
+tests_test_pause_ring_SOURCES = tests/test_pause_ring.c tests/test_support.h
+tests_test_pause_ring_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pause_ring_LDFLAGS = -static
+tests_test_pause_ring_LDADD = libtricolor.la $(CHECK_LIBS)
 
 tests_test_latency_SOURCES = tests/test_latency.c tests/test_support.h
 tests_test_latency_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -568,6 +568,175 @@ START_TEST(test_attach_before_init_aborts_with_init_not_called)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* Span reuse and the page heap (page_heap.c free-run bounds,       */
+/* sweep.c clear_dead)                                               */
+/* ---------------------------------------------------------------- */
+
+/* In the data segment: scanned (data_roots), so kept[i] keeps its object. */
+static unsigned char *kept_objs[4096];
+
+/* The sweep clears runs of dead slots with one memset each: every dead slot
+ * reads as zero when allocated again, across bitmap-word boundaries and at
+ * the span's ends, and no live neighbour of a run is touched. */
+START_TEST(test_sweep_clears_every_dead_run_and_no_live_neighbour)
+{
+	static const size_t sizes[] = {16, 48, 112, 1024};
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	for (unsigned k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t sz = sizes[k];
+		for (unsigned i = 0; i < 4096; i++) {
+			kept_objs[i] = tri_alloc(sz);
+			memset(kept_objs[i], 0xA5, sz);
+		}
+		/* irregular runs of dead and live slots, 1 to 70 long */
+		unsigned run = 1, live = 0, left = 1;
+		for (unsigned i = 0; i < 4096; i++) {
+			if (!--left) {
+				live = !live;
+				run = run * 37 % 71 + 1;
+				left = run;
+			}
+			if (!live)
+				kept_objs[i] = NULL;
+		}
+		tri_collect();
+		tri_collect();
+		for (unsigned i = 0; i < 4096; i++)
+			if (kept_objs[i])
+				for (size_t b = 0; b < sz; b++)
+					if (kept_objs[i][b] != 0xA5) /* (one Check call per failure: each is a write) */
+						ck_abort_msg("size %zu: live object %u byte %zu is %#x", sz, i, b,
+							     kept_objs[i][b]);
+		for (unsigned i = 0; i < 8192; i++) {
+			unsigned char *p = tri_alloc(sz);
+			ck_assert_msg(tsup_all_zero(p, sz), "size %zu: reused slot %p is not zeroed", sz,
+				      (void *)p);
+		}
+		memset(kept_objs, 0, sizeof kept_objs);
+	}
+}
+END_TEST
+
+static unsigned char *large_objs[64];
+
+/* Only a free run's first and last pages name its struct: pointers into
+ * the interior of freed runs (split and merged since) never resolve to a
+ * free or foreign object, and every page of a live object resolves to it.
+ * With checkmark, each cycle's heap check validates the runs' bounds. */
+START_TEST(test_pointers_into_split_and_merged_free_runs_resolve_correctly)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off,debug=checkmark"), 0);
+	/* malloc'd: invisible to the collector (a stack copy would keep them) */
+	uintptr_t *dropped = malloc(64 * sizeof *dropped);
+	size_t *dsize = malloc(64 * sizeof *dsize), nd = 0;
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 64; i++) {
+			size_t sz = (size_t)(40 + (i * 29 + (unsigned)round * 11) % 200) << 10;
+			large_objs[i] = tri_alloc(sz);
+			ck_assert_ptr_nonnull(large_objs[i]);
+			large_objs[i][sz - 1] = 1;
+		}
+		nd = 0;
+		for (unsigned i = 0; i < 64; i += 1 + (i & 1)) {
+			dropped[nd] = (uintptr_t)large_objs[i];
+			dsize[nd++] = tri_size(large_objs[i]);
+			large_objs[i] = NULL;
+		}
+		tri_collect();
+		tri_collect();
+		for (size_t d = 0; d < nd; d++)
+			for (size_t off = 4096; off < dsize[d] && !tri_is_heap_ptr((void *)dropped[d]); off += 4096)
+				ck_assert_msg(!tri_is_heap_ptr((void *)(dropped[d] + off)),
+					      "page %zu of a freed run resolves", off / 4096);
+		/* (an object whose base still resolves was kept by a stale
+		 * conservative root: live, not a freed run) */
+		/* small spans and new large objects split and merge the runs */
+		for (unsigned i = 0; i < 20000; i++)
+			tri_keep_alive(tri_alloc(64 + (i % 7) * 16));
+		for (unsigned i = 0; i < 64; i++) {
+			if (!large_objs[i])
+				continue;
+			size_t sz = tri_size(large_objs[i]);
+			for (size_t off = 0; off < sz; off += 4096)
+				ck_assert_ptr_eq(tri_base(large_objs[i] + off), large_objs[i]);
+		}
+		for (size_t d = 0; d < nd; d++)
+			for (size_t off = 0; off < dsize[d]; off += 4096) {
+				unsigned char *q = (unsigned char *)(dropped[d] + off);
+				unsigned char *b = tri_base(q);
+				if (b)
+					ck_assert_msg(b <= q && q < b + tri_size(b),
+						      "%p resolves to %p, an object that does not contain it", (void *)q,
+						      (void *)b);
+			}
+		memset(large_objs, 0, sizeof large_objs);
+		tri_collect();
+	}
+	free(dropped);
+	free(dsize);
+}
+END_TEST
+
+/* Large objects churned under a memory limit, with a thread collecting:
+ * every cycle's scavenger releases free runs with the page heap lock
+ * dropped (page_heap.c: release in flight) while the allocators split and
+ * merge the runs around the one in flight. Every new object reads as zero,
+ * and each keeps its own pattern until dropped (a run handed out twice, or
+ * released while in use, would break one or the other). */
+static volatile int scav_stop;
+
+static void *scav_allocator(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	unsigned char *ring[8] = {0}, pat[8] = {0};
+	size_t sizes[8] = {0};
+	for (unsigned i = 0; i < 600; i++) {
+		unsigned k = i & 7;
+		if (ring[k])
+			for (size_t off = 0; off < sizes[k]; off += 4093)
+				if (ring[k][off] != pat[k])
+					ck_abort_msg("object %p byte %zu changed under its owner", (void *)ring[k], off);
+		seed = seed * 1103515245u + 12345u;
+		sizes[k] = (size_t)(36 + (seed >> 16) % 220) << 10;
+		ring[k] = tri_alloc(sizes[k]);
+		ck_assert_ptr_nonnull(ring[k]);
+		ck_assert_msg(tsup_all_zero(ring[k], sizes[k]), "new object %p of %zu bytes is not zeroed",
+			      (void *)ring[k], sizes[k]);
+		pat[k] = (unsigned char)(seed >> 8 | 1);
+		memset(ring[k], pat[k], sizes[k]);
+	}
+	return NULL;
+}
+
+static void *scav_collector(void *arg)
+{
+	uint64_t *max_released = arg;
+	while (!__atomic_load_n(&scav_stop, __ATOMIC_SEQ_CST)) {
+		tri_collect();
+		uint64_t r = tsup_metric("/memory/classes/heap/released:bytes");
+		if (r > *max_released)
+			*max_released = r;
+	}
+	return NULL;
+}
+
+START_TEST(test_allocation_racing_the_scavenger_gets_zeroed_unshared_runs)
+{
+	ck_assert_int_eq(tri_init("memory_limit=8m,debug=checkmark"), 0);
+	uint64_t max_released = 0;
+	struct tsup_thread a, b, c;
+	tsup_spawn(&c, scav_collector, &max_released);
+	tsup_spawn(&a, scav_allocator, (void *)(uintptr_t)1);
+	tsup_spawn(&b, scav_allocator, (void *)(uintptr_t)77);
+	tsup_join(&a);
+	tsup_join(&b);
+	__atomic_store_n(&scav_stop, 1, __ATOMIC_SEQ_CST);
+	tsup_join(&c);
+	ck_assert_msg(max_released > 0, "the scavenger never released memory during the run");
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -582,6 +751,13 @@ static Suite *alloc_suite(void)
 	tcase_add_test(tc, test_pointers_outside_the_heap_do_not_resolve);
 	tcase_add_test(tc, test_collected_objects_no_longer_resolve);
 	tcase_add_test(tc, test_memory_is_reused_after_collection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("span_reuse");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sweep_clears_every_dead_run_and_no_live_neighbour);
+	tcase_add_test(tc, test_pointers_into_split_and_merged_free_runs_resolve_correctly);
+	tcase_add_test(tc, test_allocation_racing_the_scavenger_gets_zeroed_unshared_runs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("enomem");

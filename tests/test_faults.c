@@ -671,11 +671,68 @@ static void m_memmove_src(void)
 	tri_memmove(a, b + 8 + 3, 8);
 }
 
+/* Layouts (tri_layout_make, tri_alloc_typed, tri_alloc_array_typed). */
+static const size_t m_offs_beyond[] = {0, 16};
+static const size_t m_offs_odd[] = {4};
+static const size_t m_offs_twice[] = {8, 0, 8};
+static void m_layout_size0(void)
+{
+	tri_layout_make(0, NULL, 0);
+}
+static void m_layout_null_offsets(void)
+{
+	tri_layout_make(16, NULL, 1);
+}
+static void m_layout_beyond(void)
+{
+	tri_layout_make(16, m_offs_beyond, 2);
+}
+static void m_layout_misaligned(void)
+{
+	tri_layout_make(16, m_offs_odd, 1);
+}
+static void m_layout_twice(void)
+{
+	tri_layout_make(24, m_offs_twice, 3);
+}
+static void m_layout_size_odd(void)
+{
+	tri_layout_make(12, m_offs_beyond, 1);
+}
+static void m_layout_too_large(void)
+{
+	tri_layout_make((size_t)1 << 30, m_offs_beyond, 1);
+}
+static void m_typed_null(void)
+{
+	tri_alloc_typed(NULL);
+}
+static void m_typed_not_layout(void)
+{
+	static uint64_t fake[8] = {1, 2, 3, 4};
+	tri_alloc_typed((const tri_layout *)fake);
+}
+static void m_array_typed_null(void)
+{
+	tri_alloc_array_typed(NULL, 4);
+}
+
 /* Unattached-thread misuse: the call runs on a plain pthread. */
 static void *u_alloc(void *a)
 {
 	(void)a;
 	return tri_alloc(16);
+}
+static const size_t u_offs[] = {0};
+static void *u_alloc_typed(void *a)
+{
+	(void)a;
+	return tri_alloc_typed(tri_layout_make(16, u_offs, 1));
+}
+static void *u_alloc_array_typed(void *a)
+{
+	(void)a;
+	return tri_alloc_array_typed(tri_layout_make(16, u_offs, 1), 3);
 }
 static void *u_collect(void *a)
 {
@@ -729,6 +786,14 @@ static void on_plain_thread(void *(*fn)(void *))
 static void m_u_alloc(void)
 {
 	on_plain_thread(u_alloc);
+}
+static void m_u_alloc_typed(void)
+{
+	on_plain_thread(u_alloc_typed);
+}
+static void m_u_alloc_array_typed(void)
+{
+	on_plain_thread(u_alloc_array_typed);
 }
 static void m_u_collect(void)
 {
@@ -815,7 +880,23 @@ static const struct misuse misuses[] = {
 	{"drain from cleanup", m_drain_in_cleanup, "tri_drain: called from a finalizer or cleanup", NULL},
 	{"memmove misaligned dst", m_memmove, "tri_memmove:", "must be 8-byte aligned"},
 	{"memmove misaligned src", m_memmove_src, "tri_memmove:", "must be 8-byte aligned"},
+	{"layout size 0", m_layout_size0, "tri_layout_make: size is 0", NULL},
+	{"layout offsets NULL", m_layout_null_offsets, "tri_layout_make: ptr_offsets is NULL but count is 1", NULL},
+	{"layout pointer beyond size", m_layout_beyond, "tri_layout_make: pointer word at offset 16 is beyond the size 16",
+	 NULL},
+	{"layout misaligned offset", m_layout_misaligned,
+	 "tri_layout_make: pointer offset 4 is not a multiple of the pointer size (8)", NULL},
+	{"layout offset twice", m_layout_twice, "tri_layout_make: pointer offset 8 is listed twice", NULL},
+	{"layout size not words", m_layout_size_odd,
+	 "tri_layout_make: size 12 is not a multiple of the pointer size (8)", NULL},
+	{"layout too large", m_layout_too_large, "tri_layout_make: size 1073741824 is larger than the limit", NULL},
+	{"alloc_typed NULL", m_typed_null, "tri_alloc_typed: layout is NULL", NULL},
+	{"alloc_typed not a layout", m_typed_not_layout, "tri_alloc_typed:", "is not a layout made by tri_layout_make"},
+	{"alloc_array_typed NULL", m_array_typed_null, "tri_alloc_array_typed: layout is NULL", NULL},
 	{"unattached tri_alloc", m_u_alloc, "tri_alloc: thread not attached", NULL},
+	{"unattached tri_alloc_typed", m_u_alloc_typed, "tri_alloc_typed: thread not attached", NULL},
+	{"unattached tri_alloc_array_typed", m_u_alloc_array_typed, "tri_alloc_array_typed: thread not attached",
+	 NULL},
 	{"unattached tri_collect", m_u_collect, "tri_collect: thread not attached", NULL},
 	{"unattached tri_set_finalizer", m_u_set_finalizer, "tri_set_finalizer: thread not attached", NULL},
 	{"unattached tri_add_cleanup", m_u_add_cleanup, "tri_add_cleanup: thread not attached", NULL},

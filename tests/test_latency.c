@@ -10,10 +10,16 @@
  *    cycles flip generations back to back (debug=checkmark+poison: the heap
  *    check runs after every sweep);
  *  - the scavenger returns idle free runs beyond the heap goal in bounded
- *    passes.
+ *    passes;
+ *  - handshakes complete with 64 threads that allocate, sleep in blocking
+ *    regions or compute in libc without safepoints, and the actions'
+ *    hand-off to the coordinator loses no mark (debug=checkmark);
+ *  - a collection does not wait for a callback thread to run its whole
+ *    queue (a safepoint between two callbacks).
  */
 #include "test_support.h"
 #include <dirent.h>
+#include <unistd.h>
 
 /* Mirrors of src/runtime/pause.h (the test sees only the public API). */
 #define STALL_NS 2000u
@@ -269,6 +275,201 @@ START_TEST(test_scavenger_returns_idle_runs_beyond_the_goal_in_bounded_passes)
 }
 END_TEST
 
+/*
+ * 64 attached threads of three kinds: allocators building linked lists
+ * with tri_store (their actions hand marked objects to the coordinator),
+ * sleepers inside blocking regions (acted for by the coordinator), and
+ * computers that run libc code (memset/memcmp) without any safepoint
+ * (answered through the preemption signal). Every collection must finish,
+ * with debug=checkmark verifying each cycle's mark against a stopped-world
+ * re-mark (a hand-off published after termination, or never, is a missed
+ * mark it reports), and every thread's own objects must stay intact.
+ */
+enum { HS_THREADS = 64, HS_LIST = 48 };
+
+struct hs_node {
+	struct hs_node *next;
+	uint64_t tag;
+	char pad[48];
+};
+
+struct hs_worker {
+	int kind; /* 0 allocate, 1 blocking sleeps, 2 libc compute */
+	int id;
+	int *stop;
+	long rounds;
+	int *ready;
+};
+
+static void hs_check_list(struct hs_node *h, uint64_t tag, int n)
+{
+	int k = 0;
+	for (; h; h = h->next, k++)
+		ck_assert_msg(h->tag == tag + (uint64_t)k, "list node %d corrupted", k);
+	ck_assert_int_eq(k, n);
+}
+
+static struct hs_node *hs_make_list(uint64_t tag, int n)
+{
+	struct hs_node *h = NULL;
+	for (int k = n - 1; k >= 0; k--) {
+		struct hs_node *x = tri_alloc(sizeof *x);
+		ck_assert_ptr_nonnull(x);
+		x->tag = tag + (uint64_t)k;
+		TRI_STORE(x->next, h);
+		h = x;
+	}
+	return h;
+}
+
+static void *hs_worker_main(void *arg)
+{
+	struct hs_worker *w = arg;
+	uint64_t tag = (uint64_t)w->id << 32;
+	struct hs_node *keep = hs_make_list(tag, HS_LIST);
+	char *buf = malloc(1 << 16), *buf2 = malloc(1 << 16);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(buf2);
+	__atomic_fetch_add(w->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(w->stop, __ATOMIC_SEQ_CST)) {
+		if (w->kind == 0) {
+			/* Replace the list's tail half: barrier shades of the old
+			 * nodes, new nodes allocated (black during marking). */
+			struct hs_node *mid = keep;
+			for (int k = 0; k < HS_LIST / 2 - 1; k++)
+				mid = mid->next;
+			TRI_STORE(mid->next, hs_make_list(tag + HS_LIST / 2, HS_LIST / 2));
+		} else if (w->kind == 1) {
+			tri_blocking_enter();
+			usleep(200);
+			tri_blocking_leave();
+		} else {
+			/* libc only, no tricolor call: reached by the preemption
+			 * signal (its handler acts inside libc). */
+			for (int k = 0; k < 64 && !__atomic_load_n(w->stop, __ATOMIC_RELAXED); k++) {
+				memset(buf, k, 1 << 16);
+				memset(buf2, k, 1 << 16);
+				ck_assert_int_eq(memcmp(buf, buf2, 1 << 16), 0);
+				/* ThreadSanitizer builds have no preemption signal
+				 * (src/runtime/preempt.c): a safepoint instead. */
+				if (TSUP_TSAN)
+					tri_safepoint();
+			}
+		}
+		hs_check_list(keep, tag, HS_LIST);
+		w->rounds++;
+	}
+	hs_check_list(keep, tag, HS_LIST);
+	free(buf);
+	free(buf2);
+	return NULL;
+}
+
+START_TEST(test_handshakes_complete_with_64_threads_blocking_computing_in_libc_and_allocating)
+{
+	ck_assert_int_eq(tri_init("debug=checkmark"), 0);
+	static struct hs_worker w[HS_THREADS];
+	static struct tsup_thread th[HS_THREADS];
+	int stop = 0, ready = 0;
+	for (int i = 0; i < HS_THREADS; i++) {
+		w[i] = (struct hs_worker){.kind = i % 3, .id = i + 1, .stop = &stop, .ready = &ready};
+		tsup_spawn(&th[i], hs_worker_main, &w[i]);
+	}
+	tri_blocking_enter();
+	while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < HS_THREADS)
+		usleep(1000);
+	tri_blocking_leave();
+	uint64_t c0 = tsup_metric("/gc/cycles/total:gc-cycles");
+	uint64_t acted0 = tsup_metric("/sched/preempt/acted:signals");
+	for (int k = 0; k < 6; k++)
+		tri_collect(); /* returns only once every handshake completed */
+	ck_assert_uint_ge(tsup_metric("/gc/cycles/total:gc-cycles"), c0 + 6);
+	/* The libc-computing threads answered through the signal. */
+	if (!TSUP_TSAN)
+		ck_assert_uint_gt(tsup_metric("/sched/preempt/acted:signals"), acted0);
+	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < HS_THREADS; i++)
+		tsup_join(&th[i]);
+	for (int i = 0; i < HS_THREADS; i++)
+		ck_assert_int_gt(w[i].rounds, 0);
+	/* Every thread answered handshakes (its own actions, or the
+	 * coordinator's on its behalf, or through the signal). */
+	ck_assert_uint_ge(tsup_metric("/gc/handshakes/total:handshakes"), 6 * 5);
+	uint64_t longest = tsup_metric("/gc/handshakes/longest:nanoseconds");
+	ck_assert_uint_gt(longest, 0);
+	ck_assert_uint_ge(tsup_metric("/gc/handshakes/time:nanoseconds"), longest);
+	/* The allocators ran actions themselves: their CPU cost is measured. */
+	ck_assert_uint_gt(tsup_metric("/gc/pauses/handshake/cpu-max:nanoseconds"), 0);
+}
+END_TEST
+
+/*
+ * Callback threads between two callbacks: a collection started while a
+ * long queue of compute-only callbacks (no tricolor call, no libc call, so
+ * neither a safepoint nor the preemption signal can stop them) is being
+ * run must finish after a few of them, not after the whole queue. Before,
+ * the cleanup worker and the finalizer thread went from one callback to
+ * the next without a safepoint and every handshake waited for the queue to
+ * drain. A count, not a time: the collection returns with most of the
+ * queue still waiting.
+ */
+enum { CB_QUEUE = 1500 };
+
+static void cb_compute(void *p)
+{
+	(void)p;
+	volatile uint64_t x = 1;
+	for (long i = 0; i < 400000; i++) /* about 0.5 ms, arithmetic only */
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+static __attribute__((noinline)) void cb_queue_garbage(int finalizer)
+{
+	for (int i = 0; i < CB_QUEUE; i++) {
+		void *o = tri_alloc(32);
+		ck_assert_ptr_nonnull(o);
+		if (finalizer)
+			tri_set_finalizer(o, cb_compute);
+		else
+			tri_add_cleanup(o, cb_compute, NULL);
+	}
+}
+
+static void check_collect_does_not_wait_for_the_queue(int finalizer)
+{
+	const char *done = finalizer ? "/gc/finalizers/executed:finalizers" : "/gc/cleanups/executed:cleanups";
+	const char *queued = finalizer ? "/gc/finalizers/queued:finalizers" : "/gc/cleanups/queued:cleanups";
+	cb_queue_garbage(finalizer);
+	tsup_scrub_stack();
+	tri_collect(); /* queues them */
+	ck_assert_uint_ge(tsup_metric(queued), CB_QUEUE);
+	/* The callback thread is busy with the queue once it ran one. */
+	tri_blocking_enter();
+	while (tsup_metric(done) < 2)
+		usleep(1000);
+	tri_blocking_leave();
+	tri_collect();
+	uint64_t ran = tsup_metric(done);
+	ck_assert_msg(ran < CB_QUEUE / 2, "the collection waited for %llu of %d queued callbacks",
+		      (unsigned long long)ran, CB_QUEUE);
+	tri_drain(-1);
+	ck_assert_uint_ge(tsup_metric(done), CB_QUEUE);
+}
+
+START_TEST(test_a_collection_does_not_wait_for_a_cleanup_worker_going_through_its_queue)
+{
+	ck_assert_int_eq(tri_init("cleanup_workers=1"), 0);
+	check_collect_does_not_wait_for_the_queue(0);
+}
+END_TEST
+
+START_TEST(test_a_collection_does_not_wait_for_the_finalizer_thread_going_through_its_queue)
+{
+	ck_assert_int_eq(tri_init(NULL), 0);
+	check_collect_does_not_wait_for_the_queue(1);
+}
+END_TEST
+
 static Suite *latency_suite(void)
 {
 	Suite *s = suite_create("latency");
@@ -280,6 +481,12 @@ static Suite *latency_suite(void)
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, tsup_time_scale() * 60);
 	tcase_add_test(tc, test_internal_threads_are_named);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("handshakes");
+	tcase_set_timeout(tc, tsup_time_scale() * 180);
+	tcase_add_test(tc, test_handshakes_complete_with_64_threads_blocking_computing_in_libc_and_allocating);
+	tcase_add_test(tc, test_a_collection_does_not_wait_for_a_cleanup_worker_going_through_its_queue);
+	tcase_add_test(tc, test_a_collection_does_not_wait_for_the_finalizer_thread_going_through_its_queue);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("handoffs");
 	tcase_set_timeout(tc, tsup_time_scale() * 120);

@@ -12,10 +12,20 @@
  *    grows), and every node
  *    survives under debug=checkmark,poison across many cycles, with and
  *    without a concurrently mutating thread (pacer assists drain with a
- *    budget, leaving the prefetch ring mid-way).
+ *    budget, leaving the prefetch ring mid-way);
+ *  - color_check_heap (mark/color.h, debug level 3 after every mark)
+ *    aborts naming the edge when a marked object points to a white one,
+ *    and passes when the target is marked too.
+ *  - layout_of_header (alloc/layout.h): a typed block's layout word that
+ *    holds the poison pattern reads as not yet written under debug=poison
+ *    and aborts without it.
  */
 #include "test_support.h"
+#include "mark/color.h"
 #include "mark/grey_queue.h"
+#include "alloc/layout.h"
+#include "sweep/sweep.h"
+#include <stddef.h>
 
 /* The queue tests run before tri_init in their own process (Check forks
  * each test): no worker exists, the queue is the static empty one. */
@@ -175,6 +185,99 @@ START_TEST(a_tree_survives_checkmark_with_a_mutating_thread)
 }
 END_TEST
 
+/* Mark bits set by hand, collector off (no cycle runs), the phase set to
+ * "marking terminated" for the predicate. The cycle number is one no span
+ * was allocated black in, so only marked objects are non-white. */
+#define COLOR_CYCLE 123456789u
+
+static void mark_by_hand(void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	mark_test_and_set(s, span_index(s, (uintptr_t)p));
+}
+
+static void color_check_with_edge(void *target_marked)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off"), 0);
+	void **a = tri_alloc(64);
+	void *b = tri_alloc(64);
+	a[3] = b; /* a plain store: the edge the barrier would have shaded */
+	mark_by_hand(a);
+	if (target_marked)
+		mark_by_hand(b);
+	st_seq(&tri_rt.phase, PHASE_MARK_DONE);
+	color_check_heap(COLOR_CYCLE);
+	st_seq(&tri_rt.phase, PHASE_IDLE);
+}
+
+START_TEST(color_check_aborts_on_a_marked_object_pointing_to_a_white_one)
+{
+	struct tsup_child c;
+	tsup_capture_child(color_check_with_edge, NULL, &c);
+	tsup_assert_died(&c, SIGABRT, "tri-colour invariant broken", "word at +24 points to the white object");
+}
+END_TEST
+
+START_TEST(color_check_passes_when_the_target_is_marked_too)
+{
+	struct tsup_child c;
+	tsup_capture_child(color_check_with_edge, (void *)1, &c);
+	ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "status 0x%x, stderr: %s", c.status,
+		      c.err);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
+/* A typed block's layout word (alloc/layout.h, layout_of_header)     */
+/* ---------------------------------------------------------------- */
+
+struct lnode {
+	struct lnode *left;
+	uint64_t i;
+};
+
+/* A typed block, its layout and the address one past its layout word. */
+static struct lnode *typed_block(const tri_layout **L, uintptr_t *end)
+{
+	static const size_t offs[] = {offsetof(struct lnode, left)};
+	*L = tri_layout_make(sizeof(struct lnode), offs, 1);
+	struct lnode *n = tri_alloc_typed(*L);
+	*end = (uintptr_t)n + tri_size(n) + LAYOUT_HEADER;
+	return n;
+}
+
+/* Under debug=poison the slow path clears a poisoned slot after freeindex
+ * has shown it to a marker: the poison pattern reads as "not yet written",
+ * like 0, and the block is scanned as empty. */
+START_TEST(layout_word_holding_poison_reads_as_unwritten_under_poison)
+{
+	ck_assert_int_eq(tri_init("debug=poison"), 0);
+	const tri_layout *L;
+	uintptr_t end;
+	struct lnode *n = typed_block(&L, &end);
+	uintptr_t *h = (uintptr_t *)(end - LAYOUT_HEADER);
+	ck_assert_ptr_eq(layout_of_header((uintptr_t)n, end), L);
+	*h = 0;
+	ck_assert_ptr_null(layout_of_header((uintptr_t)n, end));
+	*h = TRI_POISON;
+	ck_assert_ptr_null(layout_of_header((uintptr_t)n, end));
+	*h = (uintptr_t)L;
+}
+END_TEST
+
+/* Without poison mode the same word is an overwritten layout word: abort
+ * (the message is checked in tests/test_layout.c). */
+START_TEST(layout_word_holding_poison_aborts_without_poison_mode)
+{
+	ck_assert_int_eq(tri_init(NULL), 0);
+	const tri_layout *L;
+	uintptr_t end;
+	struct lnode *n = typed_block(&L, &end);
+	*(uintptr_t *)(end - LAYOUT_HEADER) = TRI_POISON;
+	layout_of_header((uintptr_t)n, end);
+}
+END_TEST
+
 static Suite *mark_suite(void)
 {
 	Suite *s = suite_create("mark");
@@ -183,10 +286,20 @@ static Suite *mark_suite(void)
 	tcase_add_test(tc, share_never_splits_a_single_item);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("layout_word");
+	tcase_add_test(tc, layout_word_holding_poison_reads_as_unwritten_under_poison);
+	tcase_add_test_raise_signal(tc, layout_word_holding_poison_aborts_without_poison_mode, SIGABRT);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("parallel");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, a_tree_is_shared_between_two_markers_and_survives_checkmark);
 	tcase_add_test(tc, a_tree_survives_checkmark_with_a_mutating_thread);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("color");
+	tcase_add_test(tc, color_check_aborts_on_a_marked_object_pointing_to_a_white_one);
+	tcase_add_test(tc, color_check_passes_when_the_target_is_marked_too);
 	suite_add_tcase(s, tc);
 	return s;
 }

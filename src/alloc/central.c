@@ -116,7 +116,7 @@ void central_after_sweep(struct span *s, int result)
 static struct span *new_span(unsigned sc)
 {
 	bool needzero;
-	unsigned cls = sc >> 1;
+	unsigned cls = spanclass_cls(sc);
 	uint64_t t0 = tri_now_ns();
 	struct span *s = page_heap_alloc(tri_class[cls].npages, &needzero);
 	if (!s)
@@ -254,7 +254,7 @@ void central_add_large(struct span *s)
  * would never be swept for n. O(list), so not in release builds. */
 static void check_generation(struct central *c, unsigned sc, uint64_t n)
 {
-#ifdef TRI_DEBUG
+#if TRI_DEBUG_LEVEL >= 2
 	for (int k = K_PARTIAL; k <= K_FULL; k++)
 		for (struct span *s = list_of(c, k, (unsigned)(n & 1))->head; s; s = s->next)
 			if (s->swept_cycle != n)

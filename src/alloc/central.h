@@ -25,6 +25,15 @@
  * a sweep, a span walk or a page-heap call): a mutator that finds it taken
  * waits for a holder that is about to let go. The wait is recorded as a
  * TRI_PAUSE_LOCK stall when it is longer than PAUSE_STALL_NS.
+ * RULE (issue 12, a mutator never waits for a collector thread across
+ * O(span) work): neither lock a refill takes is held by anyone, collector
+ * threads included, across work that grows with a span or the heap: the
+ * class lock covers list pushes and pops; the page heap lock (which a refill
+ * takes for a new span and a sweep takes to free one) covers O(1) bucket
+ * work (page_heap.c: free-run bounds) plus, for arena growth, one mmap; the
+ * scavenger's madvise runs with it dropped (release in flight). The O(list)
+ * validations under these locks (heap_check, check_generation) run only in
+ * debug builds or with debug=checkmark.
  * All list fields and swept_cycle of listed spans: the class lock.
  */
 #ifndef TRI_CENTRAL_H

@@ -18,8 +18,6 @@
 #include "alloc/page_heap.h"
 #include "runtime/runtime.h"
 
-void heap_check_free_runs(void);
-
 static void bad(const struct span *s, const char *rule)
 {
 	tri_fatal("tricolor: heap check: span %p (base %p, class %u, %u pages): %s", (const void *)s,

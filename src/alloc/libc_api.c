@@ -19,6 +19,7 @@
  * Callers: user code (include/tricolor.h), attached threads only: each
  * entry point checks (thread_require) and aborts naming itself.
  */
+#include "alloc/layout.h"
 #include "alloc/span.h"
 #include "runtime/runtime.h"
 #include "runtime/thread.h"
@@ -70,14 +71,18 @@ void *tri_realloc(void *p, size_t n)
 		tri_fatal("tri_realloc: pointer not at beginning of allocated block (%p is %zu bytes into the block at %p)",
 			  p, (size_t)((uintptr_t)p - base), (void *)base);
 	bool noscan = s->noscan;
-	size_t have = s->elemsize;
+	/* A typed block keeps its layout: the new one is an array of it, of
+	 * enough elements for n bytes; its layout word is not the program's. */
+	const tri_layout *l = s->typed ? layout_of_header(base, layout_block_end(s, base)) : NULL;
+	size_t have = s->typed ? s->elemsize - LAYOUT_HEADER : s->elemsize;
 	if (n == 0)
 		return (void *)tri_zerobase;
 	if (n <= have) {
 		clear_tail((char *)p + n, (char *)p + have, noscan);
 		return p;
 	}
-	void *q = noscan ? tri_alloc_atomic(n) : tri_alloc(n);
+	void *q = l ? tri_alloc_array_typed(l, n / l->size + (n % l->size != 0))
+		    : noscan ? tri_alloc_atomic(n) : tri_alloc(n);
 	if (!q)
 		return NULL; /* errno = ENOMEM from tri_alloc */
 	if (noscan)

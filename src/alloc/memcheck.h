@@ -28,7 +28,7 @@
  * slack is not reported (an overflow into the next slot is, if that slot is
  * free).
  *
- * The allocation fast path (ALLOC_FAST in tcache.c) has no request: under
+ * The allocation fast path (alloc_fast in tcache.c) has no request: under
  * valgrind the slow path leaves the span's alloc_cache empty after every
  * allocation, so every allocation takes the slow path and is registered.
  * Natively each use costs a predictable branch on tri_on_valgrind in slow

@@ -29,6 +29,10 @@ static struct span *bucket_tail[NBUCKETS];
 static uint64_t bucket_mask[NBUCKETS / 64]; /* bit b: bucket[b] non-empty */
 static struct span *unused_structs;
 static uint64_t free_bytes, released_bytes; /* page heap lock */
+/* The run being released with the lock dropped, or NULL (page heap lock;
+ * see "release in flight" below); release_done is broadcast when it is back. */
+static struct span *releasing;
+static pthread_cond_t release_done = PTHREAD_COND_INITIALIZER;
 
 int page_heap_init(size_t reserve)
 {
@@ -133,6 +137,26 @@ static void map_pages(struct span *s)
 		st_relaxed(&tri_heap.pagemap[first + i], s);
 }
 
+/*
+ * INVARIANT (free-run bounds): the first and the last page of every free
+ * run, and of a run in transit (taken by page_heap_alloc, not yet
+ * published), map to its struct; its interior pages may hold stale entries.
+ * Coalescing (neighbour_free) only ever reads the page just before a run
+ * and the page just after it, which are a neighbour's last and first pages,
+ * and an in-use span maps all of its pages (span_publish). Stale interior
+ * entries name a struct that is free, unused, or in use for other pages:
+ * object_lookup rejects all three (state, then bounds). Mapping every page
+ * of a run instead made each split and merge O(run): 13% of a 256-byte
+ * allocation loop in page_heap_alloc and 8% in insert_coalesce, all under
+ * the page heap lock.
+ */
+static void map_bounds(struct span *s)
+{
+	size_t first = (s->base - tri_heap.base) >> TRI_PAGE_SHIFT;
+	st_relaxed(&tri_heap.pagemap[first], s);
+	st_relaxed(&tri_heap.pagemap[first + s->npages - 1], s);
+}
+
 static struct span *neighbour_free(uintptr_t addr)
 {
 	if (addr < tri_heap.base || addr - tri_heap.base >= tri_heap.committed)
@@ -167,7 +191,7 @@ static void insert_coalesce(struct span *s)
 		s->scavenged &= n->scavenged;
 		struct_put(n);
 	}
-	map_pages(s);
+	map_bounds(s);
 	bucket_insert(s);
 }
 
@@ -192,7 +216,7 @@ static int grow(size_t npages)
 	s->scavenged = 0;
 	s->free_since_ns = tri_now_ns();
 	st_relaxed(&s->state, SPAN_FREE);
-	map_pages(s);
+	map_bounds(s);
 	st_release(&tri_heap.committed, tri_heap.committed + bytes);
 	insert_coalesce(s);
 	return 0;
@@ -235,6 +259,10 @@ struct span *page_heap_alloc(size_t npages, bool *needzero)
 	}
 	heap_lock();
 	struct span *s = find_fit(npages);
+	while (!s && releasing) { /* release in flight: wait, don't grow */
+		pthread_cond_wait(&release_done, &tri_heap.lock);
+		s = find_fit(npages);
+	}
 	if (!s) {
 		if (grow(npages)) {
 			pthread_mutex_unlock(&tri_heap.lock);
@@ -259,9 +287,10 @@ struct span *page_heap_alloc(size_t npages, bool *needzero)
 		rest->free_since_ns = s->free_since_ns;
 		st_relaxed(&rest->state, SPAN_FREE);
 		s->npages = (uint32_t)npages;
-		map_pages(rest);
+		map_bounds(rest);
 		bucket_insert(rest);
 	}
+	map_bounds(s); /* in transit: its new last page (free-run bounds) */
 	/* Neither free nor in use until span_publish: coalescing skips it. */
 	st_relaxed(&s->state, SPAN_UNUSED);
 	*needzero = s->needzero;
@@ -294,12 +323,22 @@ void page_heap_free(struct span *s, bool dirty)
 /*
  * Scavenging, off the allocation path (the coordinator, between cycles and
  * at its idle tick; allocators only when out of memory). One run is
- * released per hold of the page heap lock: the lock is dropped between runs,
- * so an allocator waits for at most one madvise, not for a walk releasing
- * every free run (the first version). The madvise itself stays under the
- * lock: a run taken out of the buckets while it is released (tried) made
- * allocators that found no fit grow the arena meanwhile, and a churning
- * program's heap grew 3x (tests/test_fork, 20 forks in 74 s instead of 10).
+ * released per hold of the page heap lock, and the madvise itself runs with
+ * the lock dropped: the run is taken out of its bucket and marked
+ * SPAN_UNUSED (neighbour_free and find_fit skip it), released, then
+ * reinserted among the released runs (coalescing with any neighbour freed
+ * meanwhile). Holding the lock across the madvise made every allocator that
+ * needed a span wait for a syscall and its TLB shootdown.
+ * INVARIANT (release in flight): at most one run is out of the buckets for
+ * release (releasing, under the lock); its pages belong to nobody else. An
+ * allocator that finds no fit while a release is in flight waits for it
+ * (release_done) instead of growing the arena: growing meanwhile (the first
+ * attempt at dropping the lock) made a churning program's heap grow 3x
+ * (tests/test_fork, 20 forks in 74 s instead of 10). That wait is the only
+ * one an allocator has on a collector thread here, bounded by one madvise,
+ * and only when the heap would otherwise grow; it is recorded as part of
+ * the caller's TRI_PAUSE_HEAP stall. fork (page_heap_fork_lock) waits for
+ * the release to finish, so a child never inherits a run out of its bucket.
  * Rate limit: one pass releases at most SCAVENGE_PASS_BYTES (plus the last
  * whole run), and none while the resident heap is within goal + 10% (Go's
  * scavenger target), unless `all` (memory limit, out of memory). Each
@@ -342,21 +381,42 @@ void page_heap_scavenge(uint64_t now_ns, bool all)
 		if (!all && within_retain())
 			return;
 		pthread_mutex_lock(&tri_heap.lock);
+		while (releasing) /* another scavenger's (an allocator out of memory) */
+			pthread_cond_wait(&release_done, &tri_heap.lock);
 		struct span *s = scavenge_pick(now_ns, all);
 		if (!s) {
 			pthread_mutex_unlock(&tri_heap.lock);
 			return;
 		}
 		size_t bytes = (size_t)s->npages * TRI_PAGE_SIZE;
-		os_release((void *)s->base, bytes);
 		bucket_remove(s);
+		st_relaxed(&s->state, SPAN_UNUSED); /* release in flight */
+		releasing = s;
+		pthread_mutex_unlock(&tri_heap.lock);
+		os_release((void *)s->base, bytes);
+		pthread_mutex_lock(&tri_heap.lock);
+		releasing = NULL;
+		st_relaxed(&s->state, SPAN_FREE);
 		s->scavenged = 1; /* reinserted among the released runs */
 		s->needzero = 0;
-		bucket_insert(s);
+		insert_coalesce(s);
 		fetch_add(&tri_stats.released_total, (uint64_t)bytes);
+		pthread_cond_broadcast(&release_done);
 		pthread_mutex_unlock(&tri_heap.lock);
 		done += bytes;
 	}
+}
+
+void page_heap_fork_lock(void)
+{
+	pthread_mutex_lock(&tri_heap.lock);
+	while (releasing)
+		pthread_cond_wait(&release_done, &tri_heap.lock);
+}
+
+void page_heap_fork_child(void)
+{
+	pthread_cond_init(&release_done, NULL);
 }
 
 void page_heap_usage(uint64_t *freeb, uint64_t *released)
@@ -368,7 +428,6 @@ void page_heap_usage(uint64_t *freeb, uint64_t *released)
 }
 
 /* heap_check.c: free-run invariants, under the page heap lock. */
-void heap_check_free_runs(void);
 void heap_check_free_runs(void)
 {
 	pthread_mutex_lock(&tri_heap.lock);

@@ -12,7 +12,8 @@
  * per pass and only while the resident heap exceeds the heap goal + 10%
  * (the heap in use + 10% when gc_percent=off);
  * when the mapped total exceeds memory_limit every free run is released at
- * once. The lock is dropped between runs (page_heap.c).
+ * once. The lock is dropped between runs and during each madvise
+ * (page_heap.c: release in flight).
  * Released pages read back as zeros, so they need no clearing when reused.
  * (Releasing after one cycle, the first policy, made a fast allocator fault
  * the same pages back in every few milliseconds: 7% of its time in the
@@ -36,6 +37,14 @@ void span_publish(struct span *s);
 void page_heap_free(struct span *s, bool dirty);
 /* Release free runs as described above (now_ns: tri_now_ns()). */
 void page_heap_scavenge(uint64_t now_ns, bool all);
+/* fork (runtime/fork.c): take the page heap lock once no release is in
+ * flight (page_heap.c); in the child, after unlocking, reset the release
+ * condition variable (no waiter survived). */
+void page_heap_fork_lock(void);
+void page_heap_fork_child(void);
 /* Bytes in free runs not released to the OS, and released. */
 void page_heap_usage(uint64_t *free_bytes, uint64_t *released_bytes);
+/* Debug: check the free-run invariants (takes the page heap lock; aborts
+ * naming the rule a run breaks). Called by heap_check.c. */
+void heap_check_free_runs(void);
 #endif

@@ -10,9 +10,10 @@
  * at most 1/8 of the span, with at most SPAN_MAX_OBJECTS objects.
  * Larger objects get a span of their own (class 0, "large").
  *
- * A span class (spanclass) is class * 2 + noscan: scanned and atomic objects
- * never share a span, so the marker knows from the span alone whether to
- * scan. The tables are computed once by size_class_init, read-only after.
+ * A span class (spanclass) is class * 3 + kind (enum span_kind): scanned,
+ * atomic (noscan) and typed objects (alloc/layout.h) never share a span, so
+ * the marker knows from the span alone whether and how to scan. The tables
+ * are computed once by size_class_init, read-only after.
  */
 #ifndef TRI_SIZE_CLASS_H
 #define TRI_SIZE_CLASS_H
@@ -23,7 +24,15 @@
 #define TRI_PAGE_SIZE ((size_t)1 << TRI_PAGE_SHIFT)
 #define TRI_MAX_SMALL 32768
 #define TRI_NUM_CLASSES 73 /* 0 = large, 1..72 small */
-#define TRI_NUM_SPANCLASSES (TRI_NUM_CLASSES * 2)
+
+/* How a span's objects are scanned: conservatively (tri_alloc), not at all
+ * (tri_alloc_atomic), or by the layout in each block's header word
+ * (tri_alloc_typed). */
+enum span_kind { SPAN_SCAN = 0, SPAN_NOSCAN = 1, SPAN_TYPED = 2, SPAN_KINDS = 3 };
+#define spanclass_of(cls, kind) ((unsigned)(cls) * SPAN_KINDS + (unsigned)(kind))
+#define spanclass_cls(sc) ((unsigned)(sc) / SPAN_KINDS)
+#define spanclass_kind(sc) ((unsigned)(sc) % SPAN_KINDS)
+#define TRI_NUM_SPANCLASSES (TRI_NUM_CLASSES * SPAN_KINDS)
 #define SPAN_MAX_OBJECTS 1024
 
 struct size_class_info {

@@ -23,10 +23,11 @@ static void bits_init(struct span *s)
 
 void span_init_small(struct span *s, unsigned spanclass)
 {
-	unsigned cls = spanclass >> 1;
+	unsigned cls = spanclass_cls(spanclass);
 	s->spanclass = (uint16_t)spanclass;
 	s->cls = (uint8_t)cls;
-	s->noscan = spanclass & 1;
+	s->noscan = spanclass_kind(spanclass) == SPAN_NOSCAN;
+	s->typed = spanclass_kind(spanclass) == SPAN_TYPED;
 	s->elemsize = tri_class[cls].size;
 	s->nelems = tri_class[cls].nelems;
 	s->divmul = tri_class[cls].divmul;
@@ -34,11 +35,12 @@ void span_init_small(struct span *s, unsigned spanclass)
 	bits_init(s);
 }
 
-void span_init_large(struct span *s, bool noscan)
+void span_init_large(struct span *s, unsigned kind)
 {
-	s->spanclass = (uint16_t)noscan;
+	s->spanclass = (uint16_t)spanclass_of(0, kind);
 	s->cls = 0;
-	s->noscan = noscan;
+	s->noscan = kind == SPAN_NOSCAN;
+	s->typed = kind == SPAN_TYPED;
 	s->elemsize = (size_t)s->npages * TRI_PAGE_SIZE;
 	s->nelems = 1;
 	s->divmul = 0;

@@ -27,7 +27,7 @@
  *               stack scan, starting past everything it allocated white.
  *
  * Who writes what:
- *   base, limit, npages, cls, spanclass, noscan, elemsize, nelems, divmul:
+ *   base, limit, npages, cls, spanclass, noscan, typed, elemsize, nelems, divmul:
  *       the page heap / central lists, before state is release-stored to
  *       SPAN_INUSE; immutable while in use.
  *   state: release-stored by the page heap; acquire-loaded by lookups.
@@ -77,7 +77,8 @@ struct span {
 	uint32_t state;
 	uint16_t spanclass;
 	uint8_t cls;
-	uint8_t noscan;
+	uint8_t noscan; /* kind SPAN_NOSCAN: never scanned */
+	uint8_t typed;  /* kind SPAN_TYPED: blocks end with a layout word */
 	uint32_t nelems;
 	uint32_t divmul;
 
@@ -214,8 +215,8 @@ static inline bool mark_is_set(const struct span *s, uint32_t idx)
 
 /* Set up a fresh small span for spanclass sc (caller owns it). */
 void span_init_small(struct span *s, unsigned spanclass);
-/* Set up a large span (one object of npages pages). */
-void span_init_large(struct span *s, bool noscan);
+/* Set up a large span (one object of npages pages) of kind (span_kind). */
+void span_init_large(struct span *s, unsigned kind);
 /* Refill alloc_cache from freeindex; returns false if the span is full. */
 bool span_refill_cache(struct span *s);
 /* Number of free slots at or above freeindex. */

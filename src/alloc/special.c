@@ -2,8 +2,7 @@
  * special.c - finalizer and cleanup records on spans (see special.h).
  */
 #include "alloc/special.h"
-#include "cleanup/cleanup.h"
-#include "final/finalizer.h"
+#include "callback/queue.h"
 #include "mark/scan.h"
 #include "runtime/runtime.h"
 #include "weak/weak.h"
@@ -258,10 +257,10 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 	}
 	/* A dead object with a finalizer: resurrect it, queue the finalizer
 	 * alone; its cleanups wait for it to die again. Queued FIN_SWEEP_BATCH
-	 * at a time (one fin_lock round trip each; the objects are resurrected,
+	 * at a time (one queue-lock round trip each; the objects are resurrected,
 	 * live in this sweep, before the batch is queued and the sweeper holds
 	 * the span, so nothing can free them meanwhile). */
-	struct fin_entry fins[FIN_SWEEP_BATCH];
+	struct cbq_item fins[FIN_SWEEP_BATCH];
 	size_t nfins = 0;
 	for (struct special **pp = &s->specials; *pp;) {
 		struct special *q = *pp;
@@ -271,9 +270,9 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 			dead[q->idx >> 6] &= ~bit;
 			live[q->idx >> 6] |= bit;
 			unlink_special(pp, q);
-			fins[nfins++] = (struct fin_entry){(void *)(s->base + (uintptr_t)q->idx * s->elemsize), q->fn};
+			fins[nfins++] = (struct cbq_item){q->fn, (void *)(s->base + (uintptr_t)q->idx * s->elemsize)};
 			if (nfins == FIN_SWEEP_BATCH) {
-				finalizer_enqueue_batch(fins, nfins);
+				cbq_enqueue(&cbq_finalizers, fins, nfins);
 				nfins = 0;
 			}
 			special_free_locked(s, q);
@@ -281,20 +280,20 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 		}
 		pp = &q->next;
 	}
-	finalizer_enqueue_batch(fins, nfins);
+	cbq_enqueue(&cbq_finalizers, fins, nfins);
 	/* A dead object without a finalizer: queue its cleanups (batched the
 	 * same way; the args are cleanup roots again once queued, and no
 	 * marking runs during a sweep). */
-	struct cln_item clns[FIN_SWEEP_BATCH];
+	struct cbq_item clns[FIN_SWEEP_BATCH];
 	size_t nclns = 0;
 	for (struct special **pp = &s->specials; *pp;) {
 		struct special *q = *pp;
 		uint64_t bit = 1ull << (q->idx & 63);
 		if (q->kind == SPECIAL_CLEANUP && (dead[q->idx >> 6] & bit)) {
 			unlink_special(pp, q);
-			clns[nclns++] = (struct cln_item){q->fn, q->arg};
+			clns[nclns++] = (struct cbq_item){q->fn, q->arg};
 			if (nclns == FIN_SWEEP_BATCH) {
-				cleanup_enqueue_batch(clns, nclns);
+				cbq_enqueue(&cbq_cleanups, clns, nclns);
 				nclns = 0;
 			}
 			special_free_locked(s, q);
@@ -302,6 +301,6 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 		}
 		pp = &q->next;
 	}
-	cleanup_enqueue_batch(clns, nclns);
+	cbq_enqueue(&cbq_cleanups, clns, nclns);
 	tri_unlock(&s->special_lock);
 }

@@ -5,6 +5,7 @@
 #include "runtime/heapprof.h"
 #include "runtime/preempt.h"
 #include "alloc/central.h"
+#include "alloc/layout.h"
 #include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
 #include "runtime/handshake.h"
@@ -41,33 +42,87 @@ static inline void *alloc_from(struct span *s)
 	return NULL;
 }
 
-/* The fast path, inlined into both entry points: one TLS load, the poll
- * word, the size-class table, the span's alloc_cache, a tzcnt, two stores. */
-#define ALLOC_FAST(n, noscan)                                                 \
-	do {                                                                  \
-		struct tri_thread *t_ = tri_self;                             \
-		if (likely((n) - 1 < TRI_MAX_SMALL && !ld_relaxed(&t_->slow))) { \
-			struct span *s_ = t_->alloc[(size_to_class(n) << 1) | (noscan)]; \
-			uint64_t c_ = s_->alloc_cache;                        \
-			if (likely(c_ != 0)) {                                \
-				unsigned b_ = (unsigned)__builtin_ctzll(c_);  \
-				uint32_t i_ = s_->freeindex + b_;             \
-				s_->alloc_cache = (c_ >> b_) >> 1;            \
-				st_relaxed(&s_->freeindex, i_ + 1);           \
-				return (void *)(s_->base + (uintptr_t)i_ * s_->elemsize); \
-			}                                                     \
-		}                                                             \
-		return alloc_slow(t_, (n), (noscan));                         \
-	} while (0)
+/* The fast path, inlined into every entry point: one TLS load, the poll
+ * word, the size-class table, the span's alloc_cache, a tzcnt, two stores
+ * (three for a typed block: its layout word, at the slot's end, before the
+ * freeindex store that shows the slot to a marker; layout.h says why a
+ * marker that still sees the word 0 loses nothing). kind is a constant in
+ * each caller, so the typed store is compiled only into the typed path. */
+static inline __attribute__((always_inline)) void *alloc_fast(size_t n, unsigned kind, uintptr_t layout)
+{
+	struct tri_thread *t = tri_self;
+	if (likely(n - 1 < TRI_MAX_SMALL && !ld_relaxed(&t->slow))) {
+		struct span *s = t->alloc[spanclass_of(size_to_class(n), kind)];
+		uint64_t c = s->alloc_cache;
+		if (likely(c != 0)) {
+			unsigned b = (unsigned)__builtin_ctzll(c);
+			uint32_t i = s->freeindex + b;
+			uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
+			s->alloc_cache = (c >> b) >> 1;
+			if (kind == SPAN_TYPED)
+				st_release((uintptr_t *)(p + s->elemsize - LAYOUT_HEADER), layout);
+			st_relaxed(&s->freeindex, i + 1);
+			return (void *)p;
+		}
+	}
+	return alloc_slow(t, n, kind, layout);
+}
 
 void *tri_alloc(size_t n)
 {
-	ALLOC_FAST(n, 0);
+	return alloc_fast(n, SPAN_SCAN, 0);
 }
 
 void *tri_alloc_atomic(size_t n)
 {
-	ALLOC_FAST(n, 1);
+	return alloc_fast(n, SPAN_NOSCAN, 0);
+}
+
+/* Everything but a valid mixed layout: misuse, or a layout that needs no
+ * header (layout.h: LAYOUT_NOSCAN and LAYOUT_ALL are exact as atomic and
+ * conservative blocks). */
+static void *alloc_untyped(const char *fn, const tri_layout *l, size_t bytes)
+{
+	if (!l)
+		tri_fatal("%s: layout is NULL", fn);
+	if (l->magic != LAYOUT_MAGIC)
+		tri_fatal("%s: %p is not a layout made by tri_layout_make", fn, (const void *)l);
+	return l->kind == LAYOUT_NOSCAN ? tri_alloc_atomic(bytes) : tri_alloc(bytes);
+}
+
+/* magic and kind as one 64-bit word: a valid layout that needs a header. */
+static inline bool layout_is_typed(const tri_layout *l)
+{
+	uint64_t w;
+	if (unlikely(!l))
+		return false;
+	memcpy(&w, l, sizeof w);
+	return likely(w == ((uint64_t)LAYOUT_TYPED << 32 | LAYOUT_MAGIC));
+}
+
+void *tri_alloc_typed(const tri_layout *l)
+{
+	if (!layout_is_typed(l))
+		return alloc_untyped("tri_alloc_typed", l, l ? l->size : 0);
+	return alloc_fast(l->size + LAYOUT_HEADER, SPAN_TYPED, (uintptr_t)l);
+}
+
+void *tri_alloc_array_typed(const tri_layout *l, size_t n)
+{
+	if (unlikely(ld_relaxed(&tri_self->slow) & SLOW_DETACHED))
+		thread_require("tri_alloc_array_typed");
+	size_t bytes;
+	if (unlikely(!l || __builtin_mul_overflow(n, l->size, &bytes) || bytes > SIZE_MAX - LAYOUT_HEADER)) {
+		if (!l)
+			alloc_untyped("tri_alloc_array_typed", l, 0);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!layout_is_typed(l))
+		return alloc_untyped("tri_alloc_array_typed", l, bytes);
+	if (n == 0)
+		return tri_alloc(0);
+	return alloc_fast(bytes + LAYOUT_HEADER, SPAN_TYPED, (uintptr_t)l);
 }
 
 void tcache_start_black(struct tri_thread *t, uint64_t cycle)
@@ -81,18 +136,27 @@ void tcache_start_black(struct tri_thread *t, uint64_t cycle)
 	}
 }
 
-static void cache_put(struct tri_thread *t, unsigned sc)
+/* Take span class sc's span out of the cache (NULL if none), uncounting
+ * its free slots. */
+static struct span *cache_drop(struct tri_thread *t, unsigned sc)
 {
 	struct span *s = t->alloc[sc];
 	if (s == &tri_empty_span)
-		return;
+		return NULL;
 	t->alloc[sc] = &tri_empty_span;
 	size_t unused = (size_t)span_free_count(s) * s->elemsize;
 	if (unused) {
 		fetch_sub(&tri_stats.heap_live, (int64_t)unused);
 		fetch_sub(&tri_stats.alloc_bytes, unused);
 	}
-	central_release(s);
+	return s;
+}
+
+static void cache_put(struct tri_thread *t, unsigned sc)
+{
+	struct span *s = cache_drop(t, sc);
+	if (s)
+		central_release(s);
 }
 
 void tcache_release_all(struct tri_thread *t)
@@ -101,12 +165,39 @@ void tcache_release_all(struct tri_thread *t)
 		cache_put(t, sc);
 }
 
+/*
+ * The sweep handshake's part of cache_put without the central lock: with
+ * 64 threads on 2 cores a central lock is often held by a descheduled
+ * thread, and the sweep action waited for it (handshake pauses of 30-60 ms
+ * in perf/churn at 64 threads). The spans go to out[] (the thread's
+ * hand-off, thread.h) and the coordinator lists them with tcache_list
+ * once the thread has acknowledged, before the background sweep: until
+ * then they are in no cache and on no list, and nobody else reaches them.
+ */
+uint32_t tcache_take_all(struct tri_thread *t, struct span **out)
+{
+	uint32_t n = 0;
+	for (unsigned sc = 0; sc < TRI_NUM_SPANCLASSES; sc++) {
+		struct span *s = cache_drop(t, sc);
+		if (s)
+			out[n++] = s;
+	}
+	return n;
+}
+
+void tcache_list(struct span **spans, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		central_release(spans[i]);
+}
+
 /* Black allocation: a span taken while the thread allocates black starts its
  * black range where its free slots start. */
 static void cache_take(struct tri_thread *t, unsigned sc, struct span *s)
 {
 	if (t->alloc_black && s->black_cycle != t->alloc_black_cycle)
 		span_start_black(s, t->alloc_black_cycle, s->freeindex);
+	tri_assert(!s->in_cache); /* a span has one owner (span.h) */
 	s->in_cache = 1;
 	size_t bytes = (size_t)span_free_count(s) * s->elemsize;
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
@@ -134,7 +225,7 @@ static void sweep_large_for(size_t npages)
 {
 	size_t freed = 0;
 	uint64_t t0 = tri_now_ns();
-	for (unsigned sc = 0; sc < 2 && freed < npages; sc++) {
+	for (unsigned sc = 0; sc < SPAN_KINDS && freed < npages; sc++) {
 		struct span *s;
 		while (freed < npages && (s = central_take_unswept(sc))) {
 			size_t np = s->npages;
@@ -147,7 +238,7 @@ static void sweep_large_for(size_t npages)
 	pause_stall(TRI_PAUSE_SWEEP, t0);
 }
 
-static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
+static void *alloc_large(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout)
 {
 	if (n > tri_heap.reserved)
 		return out_of_memory();
@@ -166,7 +257,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 		if (!s)
 			return out_of_memory();
 	}
-	span_init_large(s, noscan);
+	span_init_large(s, kind);
 	/* A memcheck block before the poison check and the zeroing read and
 	 * write it (free pages are NOACCESS), and before span_publish. */
 	if (TRI_VG)
@@ -180,6 +271,8 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)
 		memset((void *)s->base, 0, bytes);
+	if (kind == SPAN_TYPED) /* before span_publish shows it to a marker */
+		st_release((uintptr_t *)(s->limit - LAYOUT_HEADER), layout);
 	pause_stall(TRI_PAUSE_HEAP, t0); /* page heap, growth, clearing */
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
 	fetch_add(&tri_stats.alloc_bytes, bytes);
@@ -195,21 +288,21 @@ static void *alloc_large(struct tri_thread *t, size_t n, int noscan)
 	return (void *)s->base;
 }
 
-void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
+void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout)
 {
 	NO_PREEMPT();
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_DETACHED)) {
-		tri_require_init(noscan ? "tri_alloc_atomic" : "tri_alloc");
-		tri_fatal("%s: thread not attached (call tri_thread_attach first)",
-			  noscan ? "tri_alloc_atomic" : "tri_alloc");
+		static const char *const fn[SPAN_KINDS] = {"tri_alloc", "tri_alloc_atomic", "tri_alloc_typed"};
+		tri_require_init(fn[kind]);
+		tri_fatal("%s: thread not attached (call tri_thread_attach first)", fn[kind]);
 	}
 	if (ld_relaxed(&t->slow) & SLOW_POLL)
 		safepoint_slow(t);
 	if (n == 0)
 		return tri_zerobase;
 	if (n > TRI_MAX_SMALL)
-		return heapprof_after(t, alloc_large(t, n, noscan), n);
-	unsigned sc = (size_to_class(n) << 1) | (unsigned)noscan;
+		return heapprof_after(t, alloc_large(t, n, kind, layout), n);
+	unsigned sc = spanclass_of(size_to_class(n), kind);
 	for (;;) {
 		struct span *s = t->alloc[sc];
 		void *p = alloc_from(s);
@@ -220,10 +313,12 @@ void *alloc_slow(struct tri_thread *t, size_t n, int noscan)
 				sweep_check_poison(p, s->elemsize);
 				memset(p, 0, s->elemsize);
 			}
+			if (kind == SPAN_TYPED)
+				st_release((uintptr_t *)((uintptr_t)p + s->elemsize - LAYOUT_HEADER), layout);
 			return heapprof_after(t, p, s->elemsize);
 		}
 		cache_put(t, sc);
-		pacer_before_alloc(t, (size_t)tri_class[sc >> 1].npages * TRI_PAGE_SIZE);
+		pacer_before_alloc(t, (size_t)tri_class[spanclass_cls(sc)].npages * TRI_PAGE_SIZE);
 		s = central_acquire(sc, !t->alloc_black);
 		if (!s) {
 			pacer_out_of_memory(t);
@@ -244,7 +339,9 @@ static uintptr_t lookup(const void *p, struct span **sp)
 size_t tri_size(const void *p)
 {
 	struct span *s;
-	return lookup(p, &s) ? s->elemsize : 0;
+	if (!lookup(p, &s))
+		return 0;
+	return s->typed ? s->elemsize - LAYOUT_HEADER : s->elemsize; /* the layout word is not the program's */
 }
 
 void *tri_base(const void *p)

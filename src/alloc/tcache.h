@@ -10,6 +10,10 @@
  * central list and takes another (alloc/central.c), paying the pacer (an
  * assist or a trigger) per span, not per object.
  *
+ * tri_alloc_atomic and the typed allocators (tri_alloc_typed,
+ * tri_alloc_array_typed: spans of kind SPAN_TYPED, one more store of the
+ * block's layout word, alloc/layout.h) share the same fast path.
+ *
  * Accounting: heap_live grows by a span's free bytes when a cache takes it
  * and shrinks by the bytes still free when the cache hands it back (as in
  * Go), so the fast path touches no shared counter.
@@ -17,5 +21,7 @@
 #ifndef TRI_TCACHE_H
 #define TRI_TCACHE_H
 #include "runtime/thread.h"
-void *alloc_slow(struct tri_thread *t, size_t n, int noscan);
+/* n bytes of span kind `kind` (enum span_kind); a SPAN_TYPED block gets
+ * layout in its last word (alloc/layout.h). */
+void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout);
 #endif

@@ -34,26 +34,38 @@
 
 volatile int tri_barrier_enabled_;
 
-void wbuf_flush(struct tri_thread *t)
+void wbuf_mark_into(struct tri_thread *t, struct gcwork *w)
 {
 	uint32_t n = t->wbuf_n;
 	t->wbuf_n = 0;
 	if (!n || !mark_gate_enter())
 		return;
+	for (uint32_t i = 0; i < n; i++)
+		mark_ptr(t->wbuf[i], w);
+	mark_gate_exit();
+}
+
+void wbuf_flush(struct tri_thread *t)
+{
+	if (!t->wbuf_n)
+		return;
 	struct gcwork w;
 	gcwork_init(&w, false);
-	for (uint32_t i = 0; i < n; i++)
-		mark_ptr(t->wbuf[i], &w);
+	wbuf_mark_into(t, &w);
 	gcwork_dispose(&w);
-	mark_gate_exit();
 }
 
 static inline void shade(struct tri_thread *t, uintptr_t p)
 {
 	if (p - tri_heap.base < ld_relaxed(&tri_heap.committed)) {
 		t->wbuf[t->wbuf_n++] = p;
-		if (unlikely(t->wbuf_n == WBUF_CAP))
+		if (unlikely(t->wbuf_n == WBUF_CAP)) {
+			/* Marking work the barrier makes the mutator do: recorded
+			 * as an assist when it takes longer than a stall. */
+			uint64_t t0 = tri_now_ns();
 			wbuf_flush(t);
+			pause_stall(TRI_PAUSE_ASSIST, t0);
+		}
 	}
 }
 
@@ -138,8 +150,6 @@ void *tri_memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-/* Shade p from outside a store (a value taken off a root queue). */
-void barrier_shade(struct tri_thread *t, uintptr_t p);
 void barrier_shade(struct tri_thread *t, uintptr_t p)
 {
 	shade(t, p);

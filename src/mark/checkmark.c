@@ -9,11 +9,11 @@
  */
 #include "mark/checkmark.h"
 #include "weak/weak.h"
+#include "alloc/layout.h"
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "alloc/special.h"
-#include "cleanup/cleanup.h"
-#include "final/finalizer.h"
+#include "callback/queue.h"
 #include "mark/roots.h"
 #include "mark/data_roots.h"
 #include "mark/scan.h"
@@ -73,7 +73,6 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 	if (white)
 		tri_fatal("tricolor: checkmark: object %p (size class %u, %zu bytes, reached from %s) is reachable but the concurrent mark left it white",
 			  (void *)obj, s->cls, s->elemsize, from);
-	(void)lenient;
 	if (!s->noscan)
 		cm_push(obj);
 }
@@ -90,6 +89,24 @@ TRI_NO_SANITIZE static void cm_range(uintptr_t lo, uintptr_t hi, const char *fro
 	}
 }
 
+/* A pointer word of a typed object (layout_scan's visit); ctx: from. */
+TRI_NO_SANITIZE static void cm_word(uintptr_t a, void *ctx)
+{
+	uintptr_t v = *(uintptr_t *)a;
+	cm_mark(TRI_VG ? tri_vg_defined_word(v) : v, ctx, false);
+}
+
+/* The words of a heap object the marker scans: all of them, or a typed
+ * object's pointer words only (alloc/layout.h). */
+static void cm_object(uintptr_t obj, struct span *s, const char *from)
+{
+	uintptr_t end = layout_block_end(s, obj);
+	if (s->typed)
+		layout_scan(obj, end, obj, end, true, cm_word, (void *)from);
+	else
+		cm_range(obj, end, from, false);
+}
+
 static void root_visit(uintptr_t lo, uintptr_t hi, void *ctx)
 {
 	(void)ctx;
@@ -102,7 +119,7 @@ static void special_visit(struct span *s, struct special *q, void *ctx)
 	if (q->kind == SPECIAL_FINALIZER) {
 		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
 		if (!s->noscan)
-			cm_range(obj, obj + s->elemsize, "a finalizer object's referents", false);
+			cm_object(obj, s, "a finalizer object's referents");
 	} else if (q->kind == SPECIAL_CLEANUP) {
 		cm_mark((uintptr_t)q->arg, "a cleanup argument", false);
 	} else { /* W1 (weak/weak.h): a set cell names this record's object */
@@ -138,8 +155,7 @@ void checkmark_run(void)
 	roots_visit(root_visit, NULL);
 	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
-	finalizer_visit_queued(queued_visit, NULL);
-	cleanup_visit_queued(queued_visit, NULL);
+	cbq_visit_queued(queued_visit, NULL);
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
@@ -155,8 +171,7 @@ void checkmark_run(void)
 	rcu_read_unlock();
 	while (cm.n) {
 		uintptr_t obj = cm.stack[--cm.n];
-		struct span *s = span_of(obj);
-		cm_range(obj, obj + s->elemsize, "a heap object", false);
+		cm_object(obj, span_of(obj), "a heap object");
 	}
 	os_scratch_free(cm.bits, cm.bits_cap);
 	cm.bits = NULL;

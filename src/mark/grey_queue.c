@@ -51,6 +51,14 @@ static struct wblock *block_get_locked(void)
 	return b;
 }
 
+struct wblock *grey_block_get(void)
+{
+	pthread_mutex_lock(&tri_grey.lock);
+	struct wblock *b = block_get_locked();
+	pthread_mutex_unlock(&tri_grey.lock);
+	return b;
+}
+
 uint64_t tri_cycle_scanned;
 
 void gcwork_init(struct gcwork *w, bool worker)
@@ -135,6 +143,7 @@ static void leave_busy_locked(struct gcwork *w)
 		return;
 	gcwork_flush_stats(w);
 	w->busy = false;
+	tri_assert(tri_grey.busy > 0);
 	if (--tri_grey.busy == 0)
 		pthread_cond_broadcast(&tri_grey.idle);
 }
@@ -150,6 +159,7 @@ bool gcwork_pop(struct gcwork *w, uintptr_t *obj)
 	if (tri_grey.full) {
 		struct wblock *f = tri_grey.full;
 		tri_grey.full = f->next;
+		tri_assert(tri_grey.nfull > 0);
 		st_relaxed(&tri_grey.nfull, tri_grey.nfull - 1);
 		if (b) {
 			b->next = tri_grey.empty;
@@ -221,19 +231,6 @@ bool grey_queue_idle(void)
 	return idle;
 }
 
-void grey_queue_reset(void)
-{
-	pthread_mutex_lock(&tri_grey.lock);
-	while (tri_grey.full) {
-		struct wblock *b = tri_grey.full;
-		tri_grey.full = b->next;
-		b->next = tri_grey.empty;
-		tri_grey.empty = b;
-	}
-	st_relaxed(&tri_grey.nfull, 0);
-	pthread_mutex_unlock(&tri_grey.lock);
-}
-
 bool grey_queue_idle_reset_dirty(void)
 {
 	pthread_mutex_lock(&tri_grey.lock);
@@ -271,7 +268,9 @@ bool mark_gate_enter(void)
 
 void mark_gate_exit(void)
 {
-	fetch_add_seq(&gate_inside, -1);
+	int was = fetch_add_seq(&gate_inside, -1);
+	tri_assert(was > 0); /* every exit matches an enter that returned true */
+	(void)was;
 }
 
 /* Dekker with seq_cst: a marker that incremented before our store of

@@ -93,14 +93,14 @@ void gcwork_share(struct gcwork *w);
 bool grey_queue_wait(void);
 /* Hand all local work to the global list and stop counting as busy. */
 void gcwork_release(struct gcwork *w);
+/* An empty block (for a thread's next handshake action, handshake.c). */
+struct wblock *grey_block_get(void);
 /* Add scan counters to the global stats (and release). */
 void gcwork_dispose(struct gcwork *w);
 /* Add scan counters to the cycle's and the global stats, zero them. */
 void gcwork_flush_stats(struct gcwork *w);
 /* Under the lock: no grey object (global list empty, no busy marker). */
 bool grey_queue_idle(void);
-/* Drop all queued work (used when the queue is reset between cycles). */
-void grey_queue_reset(void);
 /* Under the lock: if no grey object exists, clear dirty and return true.
  * Atomic with respect to every publication (all happen under the lock). */
 bool grey_queue_idle_reset_dirty(void);

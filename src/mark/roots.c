@@ -68,13 +68,7 @@ void tri_add_roots(void *start, void *end)
 	pthread_mutex_unlock(&roots_lock);
 	/* Registered during marking: the root scan may be behind us (see the
 	 * invariants above). */
-	if (ld_seq(&tri_rt.phase) == PHASE_MARK && mark_gate_enter()) {
-		struct gcwork w;
-		gcwork_init(&w, false);
-		scan_range((uintptr_t)start, (uintptr_t)end, &w);
-		gcwork_dispose(&w);
-		mark_gate_exit();
-	}
+	mark_late_range((uintptr_t)start, (uintptr_t)end);
 }
 
 void tri_remove_roots(void *start, void *end)
@@ -112,8 +106,6 @@ void roots_scan(struct gcwork *w)
 }
 
 /* fork (runtime/fork.c) */
-void roots_fork_lock(void);
-void roots_fork_unlock(void);
 void roots_fork_lock(void)
 {
 	pthread_mutex_lock(&roots_lock);

@@ -11,4 +11,7 @@ typedef void (*range_visitor)(uintptr_t lo, uintptr_t hi, void *ctx);
 /* Call visit on every registered range, under the roots lock. */
 void roots_visit(range_visitor visit, void *ctx);
 void roots_scan(struct gcwork *w);
+/* fork (runtime/fork.c): take / release the roots lock. */
+void roots_fork_lock(void);
+void roots_fork_unlock(void);
 #endif

@@ -15,6 +15,7 @@
  */
 #ifndef TRI_SCAN_H
 #define TRI_SCAN_H
+#include "alloc/memcheck.h"
 #include "alloc/span.h"
 #include "mark/grey_queue.h"
 #include "runtime/runtime.h"
@@ -27,6 +28,14 @@
 #else
 #define TRI_NO_SANITIZE
 #endif
+
+/* The word at a, read conservatively: racy and possibly uninitialised, by
+ * design (memcheck is told so on our copy, alloc/memcheck.h). */
+TRI_NO_SANITIZE static inline uintptr_t scan_word(uintptr_t a)
+{
+	uintptr_t v = ld_relaxed((uintptr_t *)a);
+	return TRI_VG ? tri_vg_defined_word(v) : v;
+}
 
 /* Mark the object containing p, queueing it for scanning if it has
  * pointers. Returns true if this call marked it. */
@@ -54,8 +63,17 @@ static inline bool mark_ptr(uintptr_t p, struct gcwork *w)
 
 /* Conservatively mark from every aligned word in [lo, hi). */
 void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
-/* Scan one queued item (object or oblet); returns bytes scanned. */
-size_t scan_item(uintptr_t item, struct gcwork *w);
+/* Shade p from outside a store (a value taken off a root queue) on t's
+ * barrier buffer (mark/barrier.c; t's barrier is on). */
+struct tri_thread;
+void barrier_shade(struct tri_thread *t, uintptr_t p);
+/* Scan one queued item (object or oblet) of span s; returns bytes scanned. */
+size_t scan_item(uintptr_t item, struct span *s, struct gcwork *w);
+/* A root range that appears while marking (a registered root range, a new
+ * finalizer's referents, a new cleanup's arg) may be behind the root scan:
+ * scan it now, through the mark gate (grey_queue.h). No-op unless the phase
+ * is MARK. Any thread. */
+void mark_late_range(uintptr_t lo, uintptr_t hi);
 /* Scan the words of an object (without marking it): finalizer referents. */
 void scan_object_referents(uintptr_t obj, struct gcwork *w);
 /* Pop and scan until no work is left or budget bytes (0: no limit) are done. */

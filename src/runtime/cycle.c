@@ -45,9 +45,10 @@
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "alloc/special.h"
-#include "cleanup/cleanup.h"
+#include "callback/queue.h"
 #include "final/finalizer.h"
 #include "mark/checkmark.h"
+#include "mark/color.h"
 #include "mark/roots.h"
 #include "mark/data_roots.h"
 #include "mark/scan.h"
@@ -130,8 +131,7 @@ static void run_cycle(uint64_t n, bool forced)
 	roots_scan(&roots);
 	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
-	finalizer_mark_roots(&roots);
-	cleanup_mark_roots(&roots);
+	cbq_mark_roots(&roots);
 	gcwork_dispose(&roots);
 
 	/* 4. Stacks, once each; from here on threads allocate black. */
@@ -168,6 +168,8 @@ static void run_cycle(uint64_t n, bool forced)
 	broadcast_progress();
 	if (tri_rt.opt.checkmark)
 		checkmark_run();
+	if (TRI_DEBUG_LEVEL >= 3)
+		color_check_heap(n);
 	test_point(CYCLE_AT_MARK_DONE);
 
 	/* 7. Sweep start and the sweep handshake. */
@@ -184,12 +186,8 @@ static void run_cycle(uint64_t n, bool forced)
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();
-#ifdef TRI_DEBUG
-	heap_check();
-#else
-	if (tri_rt.opt.checkmark)
+	if (TRI_DEBUG_LEVEL >= 2 || tri_rt.opt.checkmark)
 		heap_check();
-#endif
 	uint64_t live = ld_seq(&tri_sweep_live_bytes);
 	pacer_cycle_end(live);
 	st_seq(&tri_rt.phase, PHASE_IDLE);
@@ -215,7 +213,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);
 	st_relaxed(&tri_stats.sweep_last_ns, t_end - t_hs3);
 	TRI_PROBE2(cycle__end, n, live);
-	finalizer_cycle_report(n);
+	cbq_check_report(n);
 
 	gt.rounds = rounds;
 	gt.heap1 = heap_marked_at;
@@ -233,17 +231,38 @@ static bool auto_cycle_due(void)
 	       external_cycle_due(); /* a resource counter asked (external.c) */
 }
 
+/*
+ * The periodic cycle (Go's forcegcperiod, 2 minutes there and here): a
+ * program that allocates too little to reach its trigger still gets a
+ * collection every gc_period_ms, so cleanups and finalizers of objects it
+ * dropped (sockets, descriptors: docs/kvserver.md's --forget) run within
+ * that bound. last_cycle_end_ns is written and read by the coordinator
+ * only; the timed wait below wakes it every 100 ms to check.
+ */
+static uint64_t last_cycle_end_ns;
+
+static bool periodic_cycle_due(void)
+{
+	uint64_t period = tri_rt.opt.gc_period_ms;
+	/* as in Go, gc_percent=off turns the periodic cycle off too */
+	if (!period || ld_relaxed(&tri_rt.opt.gc_percent) < 0 || tri_now_ns() - last_cycle_end_ns < period * 1000000ull)
+		return false;
+	fetch_add(&tri_stats.periodic_cycles, 1);
+	return true;
+}
+
 static void *coordinator_main(void *arg)
 {
 	(void)arg;
 	rcu_register_thread();
 	gccpu_register_self();
+	last_cycle_end_ns = tri_now_ns();
 	for (;;) {
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		bool forced, automatic;
 		for (;;) {
 			forced = tri_rt.requested > tri_rt.started;
-			automatic = !forced && auto_cycle_due();
+			automatic = !forced && (auto_cycle_due() || periodic_cycle_due());
 			if ((forced || automatic) && !tri_rt.forking)
 				break;
 			struct timespec ts;
@@ -264,6 +283,7 @@ static void *coordinator_main(void *arg)
 		uint64_t n = ++tri_rt.started;
 		pthread_mutex_unlock(&tri_rt.cycle_lock);
 		run_cycle(n, forced);
+		last_cycle_end_ns = tri_now_ns();
 		/* Also between back-to-back cycles: the idle wait above may
 		 * never time out while a program collects continually. */
 		finalizer_watchdog();

@@ -2,17 +2,31 @@
  * fatal.c - how tricolor reports misuse and broken invariants: one line on
  * stderr, Go style ("tri_set_finalizer: pointer is NULL"), then abort().
  * Nothing is ever lost silently: a caller that breaks a rule learns which.
- * Also the two helpers every part shares: detached internal threads and
- * condition waits with a deadline.
+ * Also the helpers every part shares: naming a function in a report
+ * (describe_fn), detached internal threads and condition waits with a
+ * deadline.
  */
 #include "runtime/runtime.h"
 #include "runtime/preempt.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+void describe_fn(void *fn, char *buf, size_t len)
+{
+	Dl_info info;
+	if (dladdr(fn, &info) && info.dli_sname)
+		snprintf(buf, len, "%s+%#lx", info.dli_sname,
+			 (unsigned long)((char *)fn - (char *)info.dli_saddr));
+	else if (dladdr(fn, &info) && info.dli_fname)
+		snprintf(buf, len, "%p (in %s)", fn, info.dli_fname);
+	else
+		snprintf(buf, len, "%p", fn);
+}
 
 static void vreport(const char *fmt, va_list ap)
 {

@@ -21,11 +21,13 @@
  */
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
-#include "cleanup/cleanup.h"
-#include "final/finalizer.h"
+#include "callback/queue.h"
+#include "mark/roots.h"
 #include "mark/workers.h"
 #include "runtime/cycle.h"
+#include "runtime/fork.h"
 #include "runtime/handshake.h"
+#include "runtime/pause.h"
 #include "weak/weak.h"
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,11 +36,6 @@
 #include <dlfcn.h>
 #endif
 
-
-void roots_fork_lock(void);
-void roots_fork_unlock(void);
-void pause_fork_lock(void);
-void pause_fork_unlock(void);
 
 /* prepare put the forking thread into a blocking region, and parent/child
  * take it out again. Only when it was attached and RUNNING: fork inside a
@@ -108,13 +105,12 @@ static void lock_all(void)
 	pthread_mutex_lock(&tri_registry_lock);
 	call_rcu_before_fork();
 	rcu_bp_before_fork();
-	finalizer_fork_lock();
-	cleanup_fork_lock();
+	cbq_fork_lock();
 	intern_fork_lock(); /* before the special locks (weak/weak.h) */
 	roots_fork_lock();
 	pause_fork_lock();
 	pthread_mutex_lock(&tri_grey.lock);
-	pthread_mutex_lock(&tri_heap.lock);
+	page_heap_fork_lock(); /* the heap lock, no release in flight */
 	for (unsigned i = 0; i < TRI_NUM_SPANCLASSES; i++)
 		bulk_lock(&tri_central[i].lock);
 	uint32_t hwm = tri_heap.span_hwm;
@@ -134,8 +130,7 @@ static void unlock_all(void)
 	pause_fork_unlock();
 	roots_fork_unlock();
 	intern_fork_unlock();
-	cleanup_fork_unlock();
-	finalizer_fork_unlock();
+	cbq_fork_unlock();
 	pthread_mutex_unlock(&tri_registry_lock);
 }
 
@@ -180,6 +175,7 @@ static void child(void)
 	pthread_cond_init(&tri_rt.cycle_done, NULL);
 	pthread_cond_init(&tri_grey.work, NULL);
 	pthread_cond_init(&tri_grey.idle, NULL);
+	page_heap_fork_child();
 	rcu_bp_after_fork_child();
 	call_rcu_after_fork_child();
 	tri_rt.pid = getpid();
@@ -203,14 +199,12 @@ static void child(void)
 
 	if (mark_workers_start(tri_rt.opt.mark_workers))
 		tri_fatal("tricolor: fork: cannot restart the mark workers in the child");
-	finalizer_after_fork_child();
-	cleanup_after_fork_child();
+	cbq_after_fork_child();
 	cycle_after_fork_child();
 	if (fork_entered)
 		tri_blocking_leave();
 }
 
-void fork_handlers_install(void);
 void fork_handlers_install(void)
 {
 	pthread_atfork(prepare, parent, child);

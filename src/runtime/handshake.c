@@ -43,6 +43,16 @@ static size_t nheld, held_cap, held_bytes;
  * clock (wait_for) runs from the first iteration.
  */
 #define HS_SPIN_NS 20000ull
+#define HS_OFFCPU_NS 50000ull /* /gc/pauses/handshake/descheduled */
+
+/* This thread's CPU time (CLOCK_THREAD_CPUTIME_ID, async-signal-safe). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 #define HS_YIELD_NS 200000ull
 
 static void wait_backoff(uint64_t waited_ns)
@@ -80,33 +90,120 @@ static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 	thread_scan_tls(t, w);
 }
 
+/*
+ * The hand-off (thread.h, handshake.h): an action marks into a block the
+ * thread owns (hs_block, refilled by the coordinator) instead of taking the
+ * grey-queue lock, and leaves it, with the spans the sweep action gave up,
+ * for the coordinator to publish. A block that overflows (more than
+ * WBLOCK_CAP new grey objects: a deep stack) is published by gcwork_push
+ * under the lock as before. If the previous hand-off was not published yet
+ * (never, in the protocol: the coordinator publishes it inside the
+ * handshake that made it), the action publishes its own results itself.
+ */
+static void action_work_begin(struct tri_thread *t, struct gcwork *w)
+{
+	gcwork_init(w, false);
+	w->cur = t->hs_block;
+	t->hs_block = NULL;
+}
+
+static void action_end(struct tri_thread *t, struct gcwork *w, bool spans)
+{
+	if (ld_acquire(&t->handoff_state) != HANDOFF_EMPTY) {
+		if (w)
+			gcwork_dispose(w);
+		if (spans)
+			tcache_release_all(t);
+		return;
+	}
+	t->handoff_block = NULL;
+	t->handoff_produced = 0;
+	if (w) {
+		gcwork_flush_stats(w);
+		t->handoff_block = w->cur;
+		t->handoff_produced = w->produced;
+	}
+	t->handback_n = spans ? tcache_take_all(t, t->handback) : 0;
+	st_release(&t->handoff_state, HANDOFF_FULL);
+}
+
+static void handoff_publish(struct tri_thread *t)
+{
+	tcache_list(t->handback, t->handback_n);
+	t->handback_n = 0;
+	struct wblock *b = t->handoff_block;
+	int produced = t->handoff_produced;
+	t->handoff_block = NULL;
+	t->handoff_produced = 0;
+	if (b && !b->n && !t->hs_block) {
+		t->hs_block = b; /* nothing to scan: keep the block */
+		b = NULL;
+	}
+	if (b || produced) {
+		struct gcwork w;
+		gcwork_init(&w, false);
+		w.cur = b;
+		w.produced = produced;
+		gcwork_release(&w); /* publishes; dirty if it marked anything */
+	}
+	if (!t->hs_block)
+		t->hs_block = grey_block_get();
+}
+
+void handshake_handoff_drain(struct tri_thread *t)
+{
+	uint32_t exp = HANDOFF_FULL;
+	if (ld_acquire(&t->handoff_state) != HANDOFF_FULL || !cas_acq(&t->handoff_state, &exp, HANDOFF_DRAINING))
+		return;
+	handoff_publish(t);
+	st_release(&t->handoff_state, HANDOFF_EMPTY);
+}
+
+void handshake_thread_exit(struct tri_thread *t)
+{
+	for (unsigned spins = 0;; spins++) {
+		handshake_handoff_drain(t);
+		if (ld_acquire(&t->handoff_state) == HANDOFF_EMPTY)
+			break;
+		backoff(spins); /* the coordinator is publishing it */
+	}
+	if (t->hs_block) {
+		struct gcwork w;
+		gcwork_init(&w, false);
+		w.cur = t->hs_block;
+		t->hs_block = NULL;
+		gcwork_release(&w); /* back to the empty list */
+	}
+}
+
 static void run_action(struct tri_thread *t, int a, bool on_behalf)
 {
 	TRI_PROBE2(handshake__action__start, t->id, a);
+	struct gcwork w;
 	switch (a) {
 	case HS_BARRIER_ON:
 		t->barrier_on = 1;
 		break;
-	case HS_SCAN_STACK: {
+	case HS_SCAN_STACK:
 		tcache_start_black(t, ld_relaxed(&tri_rt.cycle));
-		struct gcwork w;
-		gcwork_init(&w, false);
+		action_work_begin(t, &w);
 		if (on_behalf)
 			scan_saved_stack(t, &w);
 		else
 			thread_scan_own_stack(t, &w);
-		gcwork_dispose(&w);
-		wbuf_flush(t);
+		wbuf_mark_into(t, &w);
+		action_end(t, &w, false);
 		break;
-	}
 	case HS_FLUSH:
-		wbuf_flush(t);
+		action_work_begin(t, &w);
+		wbuf_mark_into(t, &w);
+		action_end(t, &w, false);
 		break;
 	case HS_SWEEP:
 		t->barrier_on = 0;
 		t->alloc_black = 0;
 		t->wbuf_n = 0;
-		tcache_release_all(t);
+		action_end(t, NULL, true);
 		break;
 	default:
 		break;
@@ -139,10 +236,17 @@ void safepoint_slow(struct tri_thread *t)
 		stop_self(t, req);
 		return;
 	}
-	uint64_t t0 = tri_now_ns();
+	uint64_t t0 = tri_now_ns(), c0 = thread_cpu_ns();
 	run_action(t, a, false);
 	st_release(&t->hs_done, req);
-	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, tri_now_ns() - t0);
+	uint64_t len = tri_now_ns() - t0, cpu = thread_cpu_ns() - c0;
+	pause_record(t->ring, TRI_PAUSE_HANDSHAKE, t0, len);
+	/* Its own cost against what the OS added: an action takes no lock and
+	 * never sleeps, so wall time beyond its CPU time is the OS running
+	 * another thread on this core. */
+	atomic_max(&tri_stats.hs_action_cpu_max_ns, cpu);
+	if (len > cpu + HS_OFFCPU_NS)
+		fetch_add(&tri_stats.hs_action_descheduled, 1);
 }
 
 /*
@@ -213,6 +317,8 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 					held[nheld++] = t;
 					return;
 				}
+				/* Only the CAS winner acts and hands the thread back. */
+				tri_assert(ld_relaxed(&t->state) == TS_ACTING);
 				st_release(&t->state, TS_BLOCKING);
 				return;
 			}
@@ -224,7 +330,7 @@ static void wait_for(struct tri_thread *t, uint64_t e, int a)
 
 void handshake(enum hs_action a)
 {
-	uint64_t e = ++hs_epoch;
+	uint64_t e = ++hs_epoch, t0 = tri_now_ns();
 	st_seq(&hs_action, (int)a);
 	fetch_add(&tri_stats.handshakes, 1);
 	TRI_PROBE2(handshake__start, e, a);
@@ -238,9 +344,16 @@ void handshake(enum hs_action a)
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
 		tsan_acquire(t); /* it may have attached between the two walks */
 		wait_for(t, e, (int)a);
+		/* Its marks reach the grey queue (and set dirty) and its spans the
+		 * central lists before the handshake returns: termination and the
+		 * background sweep see them. */
+		handshake_handoff_drain(t);
 	}
 	tsan_release(&tri_rcu_sync_token);
 	rcu_read_unlock();
+	uint64_t took = tri_now_ns() - t0;
+	fetch_add(&tri_stats.handshake_ns, took);
+	atomic_max(&tri_stats.handshake_max_ns, took);
 	TRI_PROBE2(handshake__end, e, a);
 }
 
@@ -265,8 +378,10 @@ void world_stop(void)
 void world_start(void)
 {
 	st_seq(&world_stopped, 0);
-	for (size_t i = 0; i < nheld; i++)
+	for (size_t i = 0; i < nheld; i++) {
+		tri_assert(ld_relaxed(&held[i]->state) == TS_ACTING); /* held since HS_STOP */
 		st_release(&held[i]->state, TS_BLOCKING);
+	}
 	nheld = 0;
 	pthread_mutex_unlock(&tri_registry_lock);
 }
@@ -281,7 +396,6 @@ void tri_safepoint(void)
 
 /* Called by the tri_blocking_enter stub with the caller's callee-saved
  * registers and stack pointer. */
-void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 {
 	NO_PREEMPT();

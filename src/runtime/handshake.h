@@ -18,7 +18,17 @@
  *                 conservatively, flush the barrier buffer.
  *  HS_FLUSH       flush the barrier buffer (termination rounds).
  *  HS_SWEEP       clear barrier_on and alloc_black, drop the buffer (its
- *                 entries are all black now), hand cached spans back.
+ *                 entries are all black now), hand cached spans back
+ *                 (to t->handback: the coordinator lists them once the
+ *                 thread acknowledged).
+ *
+ * No action takes a collector lock: what it marked (its block of grey
+ * objects) and the spans it gave up go to the thread's hand-off
+ * (thread.h), which the coordinator publishes to the grey queue and the
+ * central lists right after the thread acknowledged, before the handshake
+ * returns. A thread descheduled while holding the grey-queue or a central
+ * lock therefore never lengthens another thread's handshake pause (with 64
+ * threads on 2 cores it did: 30-60 ms sweep actions in perf/churn).
  *  HS_STOP        park until world_start (checkmark only).
  */
 #ifndef TRI_HANDSHAKE_H
@@ -34,9 +44,35 @@ void world_stop(void);
 void world_start(void);
 /* Owner: run a pending handshake action (t->slow had SLOW_POLL). */
 void safepoint_slow(struct tri_thread *t);
+/* Called by the tri_blocking_enter stub (thread.c) with the caller's
+ * callee-saved registers and stack pointer. */
+void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
+/* Owner: a safepoint (runtime threads between two user callbacks). */
+static inline void handshake_poll(struct tri_thread *t)
+{
+	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
+		safepoint_slow(t);
+}
 
 /* Implemented by the collector parts, called by actions. */
 void wbuf_flush(struct tri_thread *t);
 void tcache_release_all(struct tri_thread *t);
+/* HS_SWEEP without a lock: move the cached spans to out[] (returns how
+ * many; at most TRI_NUM_SPANCLASSES); tcache_list puts them on the central
+ * lists. */
+uint32_t tcache_take_all(struct tri_thread *t, struct span **out);
+void tcache_list(struct span **spans, uint32_t n);
+/* Shade every buffered barrier entry into w (the mark gate permitting). */
+struct gcwork;
+void wbuf_mark_into(struct tri_thread *t, struct gcwork *w);
+
+/* t->handoff_state (thread.h). */
+enum { HANDOFF_EMPTY = 0, HANDOFF_FULL = 1, HANDOFF_DRAINING = 2 };
+/* Publish t's hand-off if it is FULL and nobody else took it (coordinator
+ * after the thread acknowledged; owner at detach). */
+void handshake_handoff_drain(struct tri_thread *t);
+/* Owner, at detach: publish the hand-off (waiting for a coordinator that is
+ * publishing it) and give back the spare mark block. */
+void handshake_thread_exit(struct tri_thread *t);
 void tcache_start_black(struct tri_thread *t, uint64_t cycle);
 #endif

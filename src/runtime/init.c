@@ -6,6 +6,7 @@
 #include "alloc/page_heap.h"
 #include "mark/workers.h"
 #include "runtime/cycle.h"
+#include "runtime/fork.h"
 #include "runtime/pacer.h"
 #include "runtime/preempt.h"
 #include "runtime/heapprof.h"
@@ -24,8 +25,6 @@ struct tri_runtime tri_rt = {
 struct tri_stats tri_stats;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void fork_handlers_install(void);
 
 void tri_require_init(const char *fn)
 {

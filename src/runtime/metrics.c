@@ -30,114 +30,126 @@ static uint64_t heap_released_bytes(void)
 }
 
 #define S(field) ld_relaxed(&tri_stats.field)
-#define PAUSE_METRICS_FIRST 38 /* index of the first per-kind pause metric */
 
-static uint64_t metric_value(int i)
-{
-	switch (i) {
-	case 0: return S(cycles);
-	case 1: return S(forced_cycles);
-	case 2: return S(heap_marked);
-	case 3: return S(heap_goal);
-	case 4: return S(alloc_bytes);
-	case 5: return S(alloc_objects);
-	case 6: return S(freed_bytes);
-	case 7: return S(freed_objects);
-	case 8: return pos(S(heap_live));
-	case 9: return heap_free_bytes();
-	case 10: return heap_released_bytes();
-	case 11: return S(mapped_bytes) - heap_released_bytes();
-	case 12: return S(pause_count);
-	case 13: return S(pause_total_ns);
-	case 14: return S(pause_max_ns);
-	case 15: return S(mark_time_ns);
-	case 16: return S(mark_last_ns);
-	case 17: return S(scanned_bytes);
-	case 18: return S(scanned_objects);
-	case 19: return S(assist_ns);
-	case 20: return S(handshakes);
-	case 21: return S(termination_rounds);
-	case 22: return S(fin_queued);
-	case 23: return S(fin_executed);
-	case 24: return S(cln_queued);
-	case 25: return S(cln_executed);
-	case 26: return S(cln_workers);
-	case 27: return S(cln_workers_peak);
-	case 28: return S(threads_attached);
-	case 29: return (uint64_t)ld_relaxed(&tri_rt.opt.gc_percent);
-	case 30: return tri_rt.opt.memory_limit;
-	case 31: return S(heap_trigger);
-	case 32: return S(oom_count);
-	case 33: return S(sweep_last_ns);
-	case 34: return S(spans_inuse);
-	case 35: return S(preempt_signals);
-	case 36: return S(preempt_acted);
-	case 37: return S(preempt_declined);
-	default:
-		if (i >= PAUSE_METRICS_FIRST && i < PAUSE_METRICS_FIRST + 3 * (PAUSE_KINDS - 1)) {
-			int k = 1 + (i - PAUSE_METRICS_FIRST) / 3, which = (i - PAUSE_METRICS_FIRST) % 3;
-			return which == 0 ? S(pause_kind_count[k]) : which == 1 ? S(pause_kind_ns[k])
-										 : S(pause_kind_max_ns[k]);
-		}
-		return 0;
+/*
+ * TRI_METRIC_TABLE(X): X(id, name, description, reader), the one list of
+ * metrics: it generates the names and descriptions tri_metrics_list
+ * returns (and docs/metrics.md, `make docs-tables`) and, from the same row,
+ * the function that reads the value, so a name and its reader cannot drift
+ * apart. reader: an expression, evaluated when the metric is read.
+ */
+#define TRI_METRIC_TABLE(X)                                                                       \
+	X(cycles, "/gc/cycles/total:gc-cycles", "Completed GC cycles.", S(cycles))                    \
+	X(forced, "/gc/cycles/forced:gc-cycles", "tri_collect calls (each forces a cycle).", S(forced_cycles)) \
+	X(periodic, "/gc/cycles/periodic:gc-cycles",                                                  \
+	  "Cycles started because none had run for gc_period_ms (Go's forcegcperiod).", S(periodic_cycles)) \
+	X(live, "/gc/heap/live:bytes",                                                                \
+	  "Heap bytes the last sweep found live (Go: marked live after the last GC).", S(heap_marked)) \
+	X(goal, "/gc/heap/goal:bytes",                                                                \
+	  "Heap size at which the pacer wants the next cycle to have finished.", S(heap_goal))       \
+	X(allocs_bytes, "/gc/heap/allocs:bytes", "Cumulative bytes allocated (counted per span refill).", \
+	  S(alloc_bytes))                                                                             \
+	X(allocs_objects, "/gc/heap/allocs:objects",                                                  \
+	  "Cumulative objects allocated (counted per span refill).", S(alloc_objects))               \
+	X(frees_bytes, "/gc/heap/frees:bytes", "Cumulative bytes freed by the sweeper.", S(freed_bytes)) \
+	X(frees_objects, "/gc/heap/frees:objects", "Cumulative objects freed by the sweeper.", S(freed_objects)) \
+	X(heap_objects, "/memory/classes/heap/objects:bytes",                                         \
+	  "Bytes in allocated objects, plus free slots in thread-cached spans.", pos(S(heap_live)))   \
+	X(heap_free, "/memory/classes/heap/free:bytes", "Bytes in free page runs still mapped.",      \
+	  heap_free_bytes())                                                                          \
+	X(heap_released, "/memory/classes/heap/released:bytes",                                       \
+	  "Bytes in free page runs returned to the OS.", heap_released_bytes())                      \
+	X(total, "/memory/classes/total:bytes", "Heap memory mapped and not returned to the OS.",     \
+	  S(mapped_bytes) - heap_released_bytes())                                                    \
+	X(pause_count, "/gc/pauses/count:pauses",                                                     \
+	  "Pauses seen by threads (handshake actions, assists, waits, stops).", S(pause_count))       \
+	X(pause_total, "/gc/pauses/total:nanoseconds", "Sum of all pauses.", S(pause_total_ns))        \
+	X(pause_max, "/gc/pauses/max:nanoseconds", "Longest single pause any thread saw.", S(pause_max_ns)) \
+	X(mark_time, "/gc/mark/time:nanoseconds", "Cumulative wall time of mark phases.", S(mark_time_ns)) \
+	X(mark_last, "/gc/mark/last:nanoseconds", "Wall time of the last cycle's mark phase.", S(mark_last_ns)) \
+	X(scanned_bytes, "/gc/mark/scanned:bytes", "Cumulative bytes scanned by the marker.", S(scanned_bytes)) \
+	X(scanned_objects, "/gc/mark/scanned:objects", "Cumulative objects scanned by the marker.",   \
+	  S(scanned_objects))                                                                         \
+	X(assists, "/gc/assists/total:nanoseconds", "Cumulative time mutators spent in mark assists.", \
+	  S(assist_ns))                                                                               \
+	X(handshakes, "/gc/handshakes/total:handshakes", "Handshakes run by the collector.", S(handshakes)) \
+	X(rounds, "/gc/termination/rounds:rounds", "Cumulative termination rounds (one per A/B pair).", \
+	  S(termination_rounds))                                                                      \
+	X(fin_queued, "/gc/finalizers/queued:finalizers", "Finalizers queued so far.", S(fin_queued))  \
+	X(fin_executed, "/gc/finalizers/executed:finalizers", "Finalizers that have finished running.", \
+	  S(fin_executed))                                                                            \
+	X(cln_queued, "/gc/cleanups/queued:cleanups", "Cleanups queued so far.", S(cln_queued))        \
+	X(cln_executed, "/gc/cleanups/executed:cleanups", "Cleanups that have finished running.",     \
+	  S(cln_executed))                                                                            \
+	X(cln_workers, "/gc/cleanups/workers:threads", "Cleanup worker threads now.", S(cln_workers))  \
+	X(cln_peak, "/gc/cleanups/workers-peak:threads", "Most cleanup worker threads at once.",      \
+	  S(cln_workers_peak))                                                                        \
+	X(attached, "/sched/threads/attached:threads",                                                \
+	  "Attached threads now (including the finalizer and cleanup threads).", S(threads_attached)) \
+	X(gogc, "/gc/gogc:percent", "gc_percent (Go's GOGC); UINT64_MAX (-1 as uint64) when off.",    \
+	  (uint64_t)ld_relaxed(&tri_rt.opt.gc_percent))                                               \
+	X(gomemlimit, "/gc/gomemlimit:bytes", "memory_limit (Go's GOMEMLIMIT); 0 when none.",          \
+	  tri_rt.opt.memory_limit)                                                                    \
+	X(trigger, "/gc/heap/trigger:bytes", "Heap size at which the next cycle starts.", S(heap_trigger)) \
+	X(oom, "/gc/heap/oom:errors", "Allocations that returned NULL with ENOMEM.", S(oom_count))      \
+	X(sweep_last, "/gc/sweep/last:nanoseconds", "Wall time of the last cycle's background sweep.", \
+	  S(sweep_last_ns))                                                                           \
+	X(spans, "/gc/heap/spans:spans", "Spans in use.", S(spans_inuse))                              \
+	X(preempt_signals, "/sched/preempt/signals:signals",                                          \
+	  "Preemption signals sent to threads that held up a handshake.", S(preempt_signals))         \
+	X(preempt_acted, "/sched/preempt/acted:signals",                                              \
+	  "Preemption signals whose handler ran the thread's handshake action.", S(preempt_acted))    \
+	X(preempt_declined, "/sched/preempt/declined:signals",                                        \
+	  "Preemption signals that found the thread outside an asynchronous safe point.",             \
+	  S(preempt_declined))                                                                        \
+	TRI_PAUSE_KIND_METRICS(X, handshake, "handshake", TRI_PAUSE_HANDSHAKE,                        \
+			       "handshake actions a thread ran or that ran on its behalf")            \
+	TRI_PAUSE_KIND_METRICS(X, assist, "assist", TRI_PAUSE_ASSIST, "mark assists")                  \
+	TRI_PAUSE_KIND_METRICS(X, stop, "stop", TRI_PAUSE_STOP, "checkmark stops of the world")        \
+	TRI_PAUSE_KIND_METRICS(X, wait, "wait", TRI_PAUSE_WAIT, "allocations that waited for a cycle") \
+	TRI_PAUSE_KIND_METRICS(X, sweep, "sweep", TRI_PAUSE_SWEEP,                                    \
+			       "lazy sweeps by an allocating thread (over 2 us)")                     \
+	TRI_PAUSE_KIND_METRICS(X, lock, "lock", TRI_PAUSE_LOCK,                                       \
+			       "waits for an allocator lock another thread held (over 2 us)")         \
+	TRI_PAUSE_KIND_METRICS(X, heap, "heap", TRI_PAUSE_HEAP,                                       \
+			       "page-heap growth and fresh-span clearing (over 2 us)")                \
+	TRI_PAUSE_KIND_METRICS(X, callback, "callback", TRI_PAUSE_CALLBACK,                           \
+			       "finalizer or cleanup queue hand-offs (over 2 us)")                    \
+	X(handshake_time, "/gc/handshakes/time:nanoseconds",                                          \
+	  "Cumulative wall time of the collector's handshakes, from posting to the last thread's answer.", \
+	  S(handshake_ns))                                                                            \
+	X(handshake_longest, "/gc/handshakes/longest:nanoseconds",                                    \
+	  "Longest handshake, from posting to the last thread's answer.", S(handshake_max_ns))        \
+	X(handshake_cpu_max, "/gc/pauses/handshake/cpu-max:nanoseconds",                              \
+	  "Longest on-CPU time of a handshake action a thread ran itself (its thread CPU clock).",     \
+	  S(hs_action_cpu_max_ns))                                                                    \
+	X(handshake_descheduled, "/gc/pauses/handshake/descheduled:pauses",                           \
+	  "Handshake actions a thread ran itself that were off the CPU for over 50 us of their length (OS scheduling).", \
+	  S(hs_action_descheduled))
+
+/* Three rows per TRI_PAUSE_* kind k: count, total and longest. */
+#define TRI_PAUSE_KIND_METRICS(X, id, kind, k, what)                                              \
+	X(pause_##id##_count, "/gc/pauses/" kind "/count:pauses", "Pauses of kind " kind ": " what ".", \
+	  S(pause_kind_count[k]))                                                                     \
+	X(pause_##id##_total, "/gc/pauses/" kind "/total:nanoseconds",                                \
+	  "Sum of the pauses of kind " kind ".", S(pause_kind_ns[k]))                                 \
+	X(pause_##id##_max, "/gc/pauses/" kind "/max:nanoseconds", "Longest pause of kind " kind ".",  \
+	  S(pause_kind_max_ns[k]))
+
+#define READER(id, name, desc, expr)                                                              \
+	static uint64_t read_##id(void)                                                               \
+	{                                                                                             \
+		return expr;                                                                          \
 	}
-}
+TRI_METRIC_TABLE(READER)
 
-static const tri_metric_desc metrics[] = {
-	{"/gc/cycles/total:gc-cycles", "Completed GC cycles."},
-	{"/gc/cycles/forced:gc-cycles", "tri_collect calls (each forces a cycle)."},
-	{"/gc/heap/live:bytes", "Heap bytes the last sweep found live (Go: marked live after the last GC)."},
-	{"/gc/heap/goal:bytes", "Heap size at which the pacer wants the next cycle to have finished."},
-	{"/gc/heap/allocs:bytes", "Cumulative bytes allocated (counted per span refill)."},
-	{"/gc/heap/allocs:objects", "Cumulative objects allocated (counted per span refill)."},
-	{"/gc/heap/frees:bytes", "Cumulative bytes freed by the sweeper."},
-	{"/gc/heap/frees:objects", "Cumulative objects freed by the sweeper."},
-	{"/memory/classes/heap/objects:bytes", "Bytes in allocated objects, plus free slots in thread-cached spans."},
-	{"/memory/classes/heap/free:bytes", "Bytes in free page runs still mapped."},
-	{"/memory/classes/heap/released:bytes", "Bytes in free page runs returned to the OS."},
-	{"/memory/classes/total:bytes", "Heap memory mapped and not returned to the OS."},
-	{"/gc/pauses/count:pauses", "Pauses seen by threads (handshake actions, assists, waits, stops)."},
-	{"/gc/pauses/total:nanoseconds", "Sum of all pauses."},
-	{"/gc/pauses/max:nanoseconds", "Longest single pause any thread saw."},
-	{"/gc/mark/time:nanoseconds", "Cumulative wall time of mark phases."},
-	{"/gc/mark/last:nanoseconds", "Wall time of the last cycle's mark phase."},
-	{"/gc/mark/scanned:bytes", "Cumulative bytes scanned by the marker."},
-	{"/gc/mark/scanned:objects", "Cumulative objects scanned by the marker."},
-	{"/gc/assists/total:nanoseconds", "Cumulative time mutators spent in mark assists."},
-	{"/gc/handshakes/total:handshakes", "Handshakes run by the collector."},
-	{"/gc/termination/rounds:rounds", "Cumulative termination rounds (one per A/B pair)."},
-	{"/gc/finalizers/queued:finalizers", "Finalizers queued so far."},
-	{"/gc/finalizers/executed:finalizers", "Finalizers that have finished running."},
-	{"/gc/cleanups/queued:cleanups", "Cleanups queued so far."},
-	{"/gc/cleanups/executed:cleanups", "Cleanups that have finished running."},
-	{"/gc/cleanups/workers:threads", "Cleanup worker threads now."},
-	{"/gc/cleanups/workers-peak:threads", "Most cleanup worker threads at once."},
-	{"/sched/threads/attached:threads", "Attached threads now (including the finalizer and cleanup threads)."},
-	{"/gc/gogc:percent", "gc_percent (Go's GOGC); UINT64_MAX (-1 as uint64) when off."},
-	{"/gc/gomemlimit:bytes", "memory_limit (Go's GOMEMLIMIT); 0 when none."},
-	{"/gc/heap/trigger:bytes", "Heap size at which the next cycle starts."},
-	{"/gc/heap/oom:errors", "Allocations that returned NULL with ENOMEM."},
-	{"/gc/sweep/last:nanoseconds", "Wall time of the last cycle's background sweep."},
-	{"/gc/heap/spans:spans", "Spans in use."},
-	{"/sched/preempt/signals:signals", "Preemption signals sent to threads that held up a handshake."},
-	{"/sched/preempt/acted:signals", "Preemption signals whose handler ran the thread's handshake action."},
-	{"/sched/preempt/declined:signals", "Preemption signals that found the thread outside an asynchronous safe point."},
-#define PAUSE_METRICS(kind, what)                                                              \
-	{"/gc/pauses/" kind "/count:pauses", "Pauses of kind " kind ": " what "."},                   \
-	{"/gc/pauses/" kind "/total:nanoseconds", "Sum of the pauses of kind " kind "."},             \
-	{"/gc/pauses/" kind "/max:nanoseconds", "Longest pause of kind " kind "."}
-	/* PAUSE_METRICS_FIRST onwards, in TRI_PAUSE_* order (metric_value) */
-	PAUSE_METRICS("handshake", "handshake actions a thread ran or that ran on its behalf"),
-	PAUSE_METRICS("assist", "mark assists"),
-	PAUSE_METRICS("stop", "checkmark stops of the world"),
-	PAUSE_METRICS("wait", "allocations that waited for a cycle"),
-	PAUSE_METRICS("sweep", "lazy sweeps by an allocating thread (over 2 us)"),
-	PAUSE_METRICS("lock", "waits for an allocator lock another thread held (over 2 us)"),
-	PAUSE_METRICS("heap", "page-heap growth and fresh-span clearing (over 2 us)"),
-	PAUSE_METRICS("callback", "finalizer or cleanup queue hand-offs (over 2 us)"),
-};
+#define DESC(id, name, desc, expr) {name, desc},
+static const tri_metric_desc metrics[] = {TRI_METRIC_TABLE(DESC)};
+#define READER_PTR(id, name, desc, expr) read_##id,
+static uint64_t (*const readers[])(void) = {TRI_METRIC_TABLE(READER_PTR)};
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
+_Static_assert(sizeof readers / sizeof readers[0] == NMETRICS, "one reader per metric");
 
 int tri_read_metric(const char *name, uint64_t *value)
 {
@@ -146,7 +158,7 @@ int tri_read_metric(const char *name, uint64_t *value)
 		return EINVAL;
 	for (size_t i = 0; i < NMETRICS; i++) {
 		if (!strcmp(name, metrics[i].name)) {
-			*value = tri_rt.initialized ? metric_value((int)i) : 0;
+			*value = tri_rt.initialized ? readers[i]() : 0;
 			return 0;
 		}
 	}

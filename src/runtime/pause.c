@@ -132,8 +132,6 @@ size_t tri_pauses(tri_pause *out, size_t max)
 }
 
 /* fork (runtime/fork.c) */
-void pause_fork_lock(void);
-void pause_fork_unlock(void);
 void pause_fork_lock(void)
 {
 	pthread_mutex_lock(&pause_lock);

@@ -56,4 +56,7 @@ void pause_stall(uint32_t kind, uint64_t start_ns);
 /* The longest pause recorded since the previous call (gctrace: "this
  * cycle's" max), and reset it (atomic exchange). */
 uint64_t pause_cycle_max_take(void);
+/* fork (runtime/fork.c): take / release the pause lock. */
+void pause_fork_lock(void);
+void pause_fork_unlock(void);
 #endif

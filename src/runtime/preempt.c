@@ -47,8 +47,10 @@
  *     SA_NODEFER): so a candidate whose signal is not blocked in the
  *     interrupted context's mask, and whose current action lacks
  *     SA_NODEFER, is a dead frame (stale words left in memory a later frame
- *     never overwrote) and is ignored. Anything else, including a candidate
- *     whose siginfo is not plausible, makes us decline. Before this rule
+ *     never overwrote) and is ignored. A copy whose siginfo and saved
+ *     context are not plausible is no frame at all (a stale copy of the
+ *     address; argued at candidate_frame_live) and is ignored too.
+ *     Anything else makes us decline. Before this rule
  *     was "no copy at all": the frame of our own earlier preemption, left
  *     inside an uninitialised buffer of a deeper live frame, made the
  *     thread decline every signal (issue 14 case 7).
@@ -87,6 +89,7 @@
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -159,20 +162,59 @@ static bool interrupted_context(void *ucv, uintptr_t *pc, uintptr_t *sp)
 /* Conditions 1-5 of the header comment. Reads every stack word above the
  * interrupted frame, dead slots included, like the conservative scanner:
  * hence TRI_NO_SANITIZE (ASan's redzones). */
-/* Condition 5 for one candidate frame whose trampoline word is at w: is it
- * live? si_off: the offset of the siginfo from the trampoline word in our
- * own frame. uc: the interrupted context (its mask). */
-static TRI_NO_SANITIZE bool candidate_frame_live(struct tri_thread *t, uintptr_t w, intptr_t si_off,
-						 const ucontext_t *uc)
+static TRI_NO_SANITIZE uintptr_t stack_word(uintptr_t a)
 {
-	uintptr_t si = w + (uintptr_t)si_off;
-	if (si_off <= 0 || si + sizeof(siginfo_t) > t->stack_hi)
-		return true;
-	int signo = ((const siginfo_t *)si)->si_signo;
-	if (TRI_VG)
-		signo = (int)tri_vg_defined_word((uintptr_t)signo);
+	uintptr_t v = *(const uintptr_t *)a;
+	return TRI_VG ? tri_vg_defined_word(v) : v;
+}
+
+/*
+ * Condition 5 for one word at w that holds the trampoline's address: is it
+ * the start of a live signal frame? si_off, uc_off: the offsets of the
+ * siginfo and the ucontext from the trampoline word in our own frame (the
+ * kernel's layout, measured). uc: the interrupted context (its mask).
+ *
+ * Not every copy of the trampoline's address starts a frame: a dead
+ * handler's frames hold copies too (our own at_async_safe_point receives
+ * it as an argument, and an -O0/ASan build spills it; a callee saves the
+ * register holding it). Such a stale copy has whatever later frames left
+ * where a frame's siginfo and context would be. So a word is taken for a
+ * frame only if what the kernel writes there is plausible: a signal number
+ * in 1..NSIG-1, and a saved stack pointer above the frame and within the
+ * thread's stack (the kernel builds a frame below the interrupted sp, on
+ * this stack, since a frame on a sigaltstack would not be between here
+ * and the stack's top). Why ignoring the rest is safe: a handler that is
+ * still running lies below its frame, and its code and its callees write
+ * only below their own stack pointers, so its frame still holds what the
+ * kernel wrote - unless the handler itself writes a signal number outside
+ * 1..NSIG-1 into its siginfo or points its saved sp off the stack (a
+ * stack switch from a handler, unsupported like coroutines, see
+ * handshake.c). Before this rule a stale copy made the thread decline
+ * every signal (seen under ASan: test_correctness's dead-signal-frame test
+ * declined 205 signals; tests/test_correctness.c's stale-copy test plants
+ * such copies in a normal build).
+ */
+static TRI_NO_SANITIZE bool candidate_frame_live(struct tri_thread *t, uintptr_t w, intptr_t si_off,
+						 intptr_t uc_off, const ucontext_t *uc)
+{
+	if (si_off <= 0 || uc_off <= 0)
+		return true; /* our own frame was not understood: decline */
+	/* The part of a ucontext the kernel writes first: flags, link, stack,
+	 * the registers. */
+	const size_t uc_need = offsetof(ucontext_t, uc_mcontext) + sizeof(mcontext_t);
+	uintptr_t si = w + (uintptr_t)si_off, cand_uc = w + (uintptr_t)uc_off;
+	if (si + sizeof(siginfo_t) > t->stack_hi || cand_uc + uc_need > t->stack_hi)
+		return false; /* a frame lies within the stack */
+	int signo = (int)(uint32_t)stack_word(si + offsetof(siginfo_t, si_signo));
 	if (signo < 1 || signo >= NSIG)
-		return true;
+		return false;
+	uintptr_t pc, sp;
+	ucontext_t copy;
+	memset(&copy, 0, sizeof copy);
+	for (size_t i = 0; i < uc_need / sizeof(uintptr_t); i++)
+		((uintptr_t *)&copy)[i] = stack_word(cand_uc + i * sizeof(uintptr_t));
+	if (!interrupted_context(&copy, &pc, &sp) || !(w < sp && sp <= t->stack_hi))
+		return false;
 	if (sigismember(&uc->uc_sigmask, signo))
 		return true;
 	struct sigaction act; /* sigaction is async-signal-safe */
@@ -194,18 +236,18 @@ static TRI_NO_SANITIZE bool at_async_safe_point(struct tri_thread *t, void *ucv,
 	/* Our own frame's trampoline word: the first copy above our frame
 	 * pointer (the return address slot), below the interrupted sp. */
 	uintptr_t own = 0;
-	for (uintptr_t *w = (uintptr_t *)here; (uintptr_t)w < sp; w++) {
-		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline) {
-			own = (uintptr_t)w;
+	for (uintptr_t w = here; w < sp; w += sizeof(uintptr_t)) {
+		if (stack_word(w) == trampoline) {
+			own = w;
 			break;
 		}
 	}
 	if (!own)
 		return false;
 	intptr_t si_off = (intptr_t)((uintptr_t)own_si - own);
-	for (uintptr_t *w = (uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < t->stack_hi; w++)
-		if ((TRI_VG ? tri_vg_defined_word(*w) : *w) == trampoline &&
-		    candidate_frame_live(t, (uintptr_t)w, si_off, ucv))
+	intptr_t uc_off = (intptr_t)((uintptr_t)ucv - own);
+	for (uintptr_t w = sp & ~(uintptr_t)7; w < t->stack_hi; w += sizeof(uintptr_t))
+		if (stack_word(w) == trampoline && candidate_frame_live(t, w, si_off, uc_off, ucv))
 			return false;
 	return true;
 }

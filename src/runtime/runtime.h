@@ -5,8 +5,10 @@
  * tri_rt fields, who writes them and how they are synchronized:
  *   opt          tri_init, before any other runtime thread starts; then
  *                read-only (gc_percent: atomic, tri_gc_percent).
- *   phase        the coordinator thread (cycle.c), seq_cst stores; read by
- *                anyone (barrier flush, assists, set_finalizer).
+ *   phase        the coordinator thread, seq_cst stores: cycle.c, and
+ *                mark_gate_try_close (mark/grey_queue.c, run by the
+ *                coordinator) for MARK -> MARK_DONE; read by anyone
+ *                (barrier flush, assists, set_finalizer, mark_late_range).
  *   cycle        number of the cycle in progress or last run; coordinator,
  *                under cycle_lock; read relaxed elsewhere.
  *   sweep_cycle  the cycle whose sweep is running or done; coordinator,
@@ -32,16 +34,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Debug levels (configure --enable-debug=LEVEL, as mimalloc's MI_DEBUG):
+ *   0  release: no assertions (misuse and broken invariants the release
+ *      build checks abort with tri_fatal all the same)
+ *   1  tri_assert: cheap assertions where invariants are kept (thread state
+ *      changes, span ownership, grey-queue and gate counters, sweeping)
+ *   2  (--enable-debug) also tri_assert2 and heap_check after every sweep:
+ *      O(list) or O(spans) checks
+ *   3  also tri_assert3: O(heap) checks, the tri-colour invariant over the
+ *      whole heap after every mark (mark/color.h)
+ * TRI_DEBUG is defined (to the level) in debug builds only, so `#ifdef
+ * TRI_DEBUG` means level 1 or more. A failed assertion aborts with its text
+ * and place; it is never tolerated.
+ */
 #ifdef TRI_DEBUG
-#define tri_assert(c)                                                         \
+#define TRI_DEBUG_LEVEL TRI_DEBUG
+#else
+#define TRI_DEBUG_LEVEL 0
+#endif
+#define tri_assert_level(level, c)                                            \
 	do {                                                                  \
-		if (!(c))                                                     \
+		if (TRI_DEBUG_LEVEL >= (level) && !(c))                       \
 			tri_fatal("tricolor: assertion failed: %s (%s:%d)",   \
 				  #c, __FILE__, __LINE__);                    \
 	} while (0)
-#else
-#define tri_assert(c) ((void)0)
-#endif
+#define tri_assert(c) tri_assert_level(1, c)
+#define tri_assert2(c) tri_assert_level(2, c)
+#define tri_assert3(c) tri_assert_level(3, c)
 
 enum gc_phase {
 	PHASE_IDLE = 0,	 /* no cycle: sweeping done, barrier off */
@@ -73,7 +93,7 @@ struct tri_runtime {
 struct tri_stats {
 	uint64_t mapped_bytes;	/* committed arena */
 	uint64_t released_bytes; /* free runs returned to the OS (page heap lock) */
-	uint64_t released_total;
+	uint64_t released_total; /* cumulative bytes returned (page_heap.c; stats.c) */
 	uint64_t spans_inuse;
 	int64_t heap_live;	/* bytes in objects + free bytes in cached spans */
 	uint64_t heap_marked;	/* live bytes after the last sweep */
@@ -85,6 +105,7 @@ struct tri_stats {
 	uint64_t freed_objects;
 	uint64_t cycles;
 	uint64_t forced_cycles;
+	uint64_t periodic_cycles; /* started by gc_period_ms (cycle.c, coordinator) */
 	uint64_t pause_count, pause_total_ns, pause_max_ns;
 	/* per TRI_PAUSE_* kind (index 0 unused): pause.c, relaxed atomics */
 	uint64_t pause_kind_count[TRI_PAUSE_CALLBACK + 1];
@@ -96,6 +117,13 @@ struct tri_stats {
 	uint64_t assist_ns;
 	uint64_t threads_attached;
 	uint64_t handshakes;
+	/* coordinator: wall time of its handshakes (post to last answer), sum and max */
+	uint64_t handshake_ns, handshake_max_ns;
+	/* owners' own handshake actions: the longest on-CPU time of one (its
+	 * thread CPU clock), and how many were off the CPU for more than
+	 * HS_OFFCPU_NS of their wall time (the OS ran something else: an
+	 * action takes no lock and does not sleep) */
+	uint64_t hs_action_cpu_max_ns, hs_action_descheduled;
 	uint64_t termination_rounds;
 	uint64_t fin_queued, fin_executed;
 	uint64_t cln_queued, cln_executed;
@@ -115,6 +143,9 @@ extern struct tri_stats tri_stats;
 
 __attribute__((noreturn, format(printf, 1, 2))) void tri_fatal(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
+/* Name a function for a report: "symbol+0x10", "0x... (in libfoo.so)" or
+ * the address (dladdr; fatal.c). */
+void describe_fn(void *fn, char *buf, size_t len);
 
 /* Clear a stack slot that holds a heap pointer the thread no longer needs.
  * A plain store to a dead local is removed by the compiler, and the stale

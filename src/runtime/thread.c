@@ -4,6 +4,7 @@
  * tri_blocking_enter entry stub.
  */
 #include "runtime/thread.h"
+#include "alloc/memcheck.h"
 #include "alloc/span.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 __thread struct tri_thread *tri_self __attribute__((tls_model("initial-exec"))) = &tri_detached_thread;
 
@@ -85,7 +89,6 @@ void thread_save_regs(uintptr_t *r)
 	memset(r, 0, 8 * sizeof *r);
 }
 
-void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 void tri_blocking_enter(void)
 {
 	uintptr_t regs[8];
@@ -108,6 +111,27 @@ void thread_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 		tri_fatal("tri_thread_attach: cannot find the thread's stack bounds");
 	*lo = (uintptr_t)addr;
 	*hi = (uintptr_t)addr + size;
+	/*
+	 * Under valgrind the main thread's stack is valgrind's: it maps each
+	 * extension of the client stack separately, and glibc, which takes the
+	 * main stack to end at the next mapping below its top one, reports
+	 * only the top few KB (seen: 12 KB in a forked Check child), so the
+	 * stack-pointer check (thread_check_sp) aborted attach ("stack
+	 * pointer ... is outside this thread's stack") in test_alloc's and
+	 * test_threads' death tests. The stack may grow to RLIMIT_STACK below
+	 * its top (valgrind's --main-stacksize is at most that; 16 MB when
+	 * unlimited), and valgrind reserves that range for it, so nothing
+	 * else - no TLS block (note_tls) - lies there. Natively glibc's answer
+	 * is the kernel's (one VMA grows down) and is kept.
+	 */
+	if (TRI_VG && getpid() == (pid_t)syscall(SYS_gettid)) {
+		struct rlimit rl;
+		uintptr_t max = 16u << 20;
+		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			max = rl.rlim_cur;
+		if (*hi - *lo < max)
+			*lo = *hi - max;
+	}
 }
 
 void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struct gcwork *w)
@@ -170,12 +194,39 @@ static int note_tls(struct dl_phdr_info *info, size_t size, void *data)
  * attached. Before, this detached in round 1 and a program's destructor that
  * ran after it aborted with "tri_alloc: thread not attached" (issue 14).
  */
+/*
+ * THREAD_EXIT_DETACH_ROUND: the round that detaches, not the last one.
+ * Detaching calls call_rcu, whose read-side lock registers the thread with
+ * liburcu-bp again (its first-round destructor had unregistered it), and
+ * liburcu-bp's destructor, from a key created before ours, unregisters it
+ * only in the next round: detaching in the last round left a dead thread
+ * registered with liburcu-bp for good. ThreadSanitizer's runtime destroys
+ * its per-thread state from a key destructor of its own that re-arms
+ * itself to the last round, from the first key of all (called first in a
+ * round): whatever runs after it in that round and calls an intercepted
+ * function faults inside the TSan runtime (SEGV at a small address: our
+ * detach in the last round, then liburcu-bp's destructor in the last
+ * round - test_threads' exiting-attached test, test_faults' pthread_exit
+ * from a finalizer or cleanup). So: one round before the last, and in
+ * TSan builds two, which leaves liburcu-bp's round before TSan's. Program
+ * destructors of rounds 1 to the detaching one - 1 (all of them unless
+ * they re-arm) run attached.
+ */
+#ifdef TRI_TSAN
+#define THREAD_EXIT_DETACH_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 2)
+#else
+#define THREAD_EXIT_DETACH_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
+#endif
+#if THREAD_EXIT_DETACH_ROUND < 2
+#error "PTHREAD_DESTRUCTOR_ITERATIONS too small to detach after the program's destructors"
+#endif
+
 static void thread_exit_destructor(void *arg)
 {
 	struct tri_thread *t = arg;
 	if (tri_self != t)
 		return;
-	if (++t->exit_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+	if (++t->exit_rounds < THREAD_EXIT_DETACH_ROUND) {
 		pthread_setspecific(exit_key, t);
 		return;
 	}
@@ -287,6 +338,7 @@ void tri_thread_detach(void)
 		safepoint_slow(t);
 	/* Everything this thread shaded reaches the marker before it goes. */
 	wbuf_flush(t);
+	handshake_thread_exit(t); /* unless the coordinator already took them */
 	tcache_release_all(t);
 	pause_ring_retire(t->ring);
 	pthread_mutex_lock(&t->sig_lock);

@@ -32,6 +32,18 @@
  *   sig_lock      taken by the coordinator around pthread_sigqueue (preempt.c)
  *                 and by the owner around its store of DETACHED: t->pthread
  *                 stays valid while a signal is sent.
+ *   handoff_state and the hand-off it guards (handoff_block,
+ *                 handoff_produced, handback_n, handback[], hs_block): a
+ *                 handshake action's marked-but-unscanned objects and the
+ *                 sweep handshake's cached spans. EMPTY -> FULL by whoever
+ *                 ran the thread's action (the owner, or the collector while
+ *                 ACTING), a release store after filling the fields and
+ *                 before acknowledging (hs_done); FULL -> DRAINING by a CAS
+ *                 (acquire) of whoever publishes them (the coordinator right
+ *                 after the thread acknowledged, or the owner at detach),
+ *                 who refills hs_block and stores EMPTY (release). Only the
+ *                 CAS winner touches the fields between FULL and EMPTY;
+ *                 between EMPTY and FULL only the action's runner does.
  *   counters      the owner, relaxed; read racily for metrics.
  *   name_seq, name  the owner (tri_thread_set_name, runtime/thread_name.c)
  *                 under the seqcount name_seq (odd while writing), byte by
@@ -62,6 +74,7 @@ enum thread_state {
 };
 
 struct span;
+struct wblock;
 
 struct tri_thread {
 	uint32_t slow;
@@ -94,6 +107,15 @@ struct tri_thread {
 
 	uint64_t alloc_bytes;
 	struct pause_ring *ring;
+	/* A handshake action's results, handed to the coordinator instead of
+	 * to the grey queue and the central lists (runtime/handshake.c): a
+	 * thread answering a handshake takes no collector lock. */
+	uint32_t handoff_state; /* HANDOFF_* (handshake.h) */
+	uint32_t handback_n;
+	int handoff_produced;
+	struct wblock *handoff_block;
+	struct wblock *hs_block; /* the next action's (empty) mark block */
+	struct span *handback[TRI_NUM_SPANCLASSES];
 	/* debug=heapprofile (runtime/heapprof.c), this thread only: bytes to
 	 * the next sample, a sample due on the slow path's return, the
 	 * sampling interval generator's state. */

@@ -41,14 +41,52 @@ static uint64_t range_mask(uint32_t w, uint32_t lo, uint32_t hi)
 	return m & (~0ull << l);
 }
 
+/*
+ * Clear (or poison: large objects too, reuse checks them) every dead slot,
+ * one memset per run of adjacent dead slots: a span whose objects all died
+ * is one call, not nelems calls (per-object memsets of 16-byte objects were
+ * most of a small-object sweep).
+ */
+static void clear_dead(struct span *s, const uint64_t *dead, uint32_t nwords)
+{
+	uint32_t i = 0, end = nwords * 64;
+	while (i < end) {
+		uint64_t d = dead[i >> 6] >> (i & 63);
+		if (!d) {
+			i = (i | 63) + 1;
+			continue;
+		}
+		i += (uint32_t)__builtin_ctzll(d);
+		uint32_t j = i;
+		while (j < end) { /* the first live (or invalid) slot from j */
+			uint64_t z = ~dead[j >> 6] >> (j & 63);
+			if (z) {
+				j += (uint32_t)__builtin_ctzll(z);
+				break;
+			}
+			j = (j | 63) + 1;
+		}
+		void *p = (void *)(s->base + (uintptr_t)i * s->elemsize);
+		size_t n = (size_t)(j - i) * s->elemsize;
+		if (tri_rt.opt.poison)
+			sweep_poison(p, n);
+		else
+			memset(p, 0, n);
+		i = j;
+	}
+}
+
 int sweep_span(struct span *s)
 {
 	uint64_t n = ld_seq(&tri_rt.sweep_cycle);
 	/* A span is swept exactly once per cycle: a second sweep would find
-	 * its mark bits cleared and free every live object. */
-	tri_assert(s->swept_cycle < n);
+	 * its mark bits cleared and free every live object. Broken, it aborts
+	 * (never tolerated: the caller's ownership of s is wrong). Sweeping
+	 * needs final mark bits: never while marking. */
 	if (unlikely(s->swept_cycle >= n))
-		return s->cls == 0 || span_free_count(s) == 0 ? SWEEP_FULL : SWEEP_HAS_FREE;
+		tri_fatal("tricolor: internal error: span %p (class %u) swept twice for cycle %llu (swept for %llu)",
+			  (void *)s->base, s->cls, (unsigned long long)n, (unsigned long long)s->swept_cycle);
+	tri_assert(ld_relaxed(&tri_rt.phase) != PHASE_MARK);
 	uint32_t fi = s->freeindex;
 	bool black = s->black_cycle == n && s->black_from != NO_BLACK;
 	uint64_t live[BITMAP_WORDS], dead[BITMAP_WORDS];
@@ -75,19 +113,16 @@ int sweep_span(struct span *s)
 	uint64_t freed = 0, nlive = 0;
 	for (uint32_t w = 0; w < nwords; w++) {
 		nlive += (uint64_t)__builtin_popcountll(live[w]);
-		for (uint64_t d = dead[w]; d; d &= d - 1) {
-			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(d);
-			void *obj = (void *)(s->base + (uintptr_t)i * s->elemsize);
-			if (tri_rt.opt.poison)
-				sweep_poison(obj, s->elemsize); /* large ones too: reuse checks them */
-			else if (s->cls != 0)
-				memset(obj, 0, s->elemsize);
-			/* From here a use of the object is a memcheck error. */
-			if (TRI_VG)
-				TRI_VG_FREE(obj);
-			freed++;
-		}
+		freed += (uint64_t)__builtin_popcountll(dead[w]);
 	}
+	if (freed && (tri_rt.opt.poison || s->cls != 0))
+		clear_dead(s, dead, nwords);
+	/* From here a use of a dead object is a memcheck error. */
+	if (TRI_VG)
+		for (uint32_t w = 0; w < nwords; w++)
+			for (uint64_t d = dead[w]; d; d &= d - 1)
+				TRI_VG_FREE((void *)(s->base + (uintptr_t)(w * 64 + (uint32_t)__builtin_ctzll(d)) *
+								       s->elemsize));
 	size_t freed_bytes = freed * s->elemsize;
 	if (freed) {
 		fetch_sub(&tri_stats.heap_live, (int64_t)freed_bytes);

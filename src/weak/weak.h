@@ -25,7 +25,7 @@
  * by its maker through the mark gate (the root scan may have passed). So a
  * cell is freed only when the object is dead and no handle is left.
  *
- * Invariants (W1-W4, docs/design.md section 21):
+ * Invariants (W1-W4, docs/design.md section 22):
  *  W1 a nonzero cell names the allocated object whose record holds it;
  *     checkmark verifies it for every record.
  *  W2 cleared means dead: a cell is cleared only by the sweep that decided
