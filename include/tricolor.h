@@ -575,7 +575,8 @@ TRI_API tri_weak tri_weak_make(void *p);
  * object with a finalizer reads NULL from the cycle that queues the
  * finalizer on, even though the finalizer resurrects the object; cleanups
  * of an object run after its weak pointers read NULL. Callable from
- * attached threads (the result is kept alive by the caller's stack).
+ * attached threads outside blocking regions (the result is kept alive by
+ * the caller's stack, which a cycle scans at the thread's safepoints).
  * Aborts on misuse: "tri_weak_get: thread not attached"; in
  * --enable-debug builds also "tri_weak_get: not a weak handle".
  */

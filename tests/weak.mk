@@ -10,7 +10,9 @@ TESTS += $(WEAK_TESTS)
 
 tests_test_weak_SOURCES = tests/test_weak.c tests/test_callback_support.h
 tests_test_weak_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_weak_LDADD = libtricolor.la $(CHECK_LIBS)
+# libtricolor-test.la: the cycle hook (tri_debug_cycle_hook) of the
+# deterministic race tests.
+tests_test_weak_LDADD = libtricolor-test.la $(CHECK_LIBS)
 
 .PHONY: stress-weak
 stress: stress-weak

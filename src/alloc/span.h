@@ -40,7 +40,10 @@
  *   alloc_bits: only the sweeper of the span (which owns it exclusively);
  *       never changes during marking (every span is swept before a cycle).
  *   mark_bits: set by markers with atomic OR, only while marking; read and
- *       cleared by the sweeper, which runs after marking has ended.
+ *       cleared (relaxed stores) by the sweeper, which runs after marking
+ *       has ended; read (relaxed) by tri_weak_get after marking, possibly
+ *       while the sweeper clears them (weak_cycle says which it saw). So are
+ *       black_from/black_cycle reset by the sweeper with relaxed stores.
  *   swept_cycle: the central lock of the span's class (or the sweeper that
  *       took the span off the lists).
  *   specials, fin_bits, spare, nrecords, weak_index, weak_index_cap, nweak:

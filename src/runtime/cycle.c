@@ -67,6 +67,15 @@
 
 
 
+void (*cycle_test_hook)(int point);
+
+static void test_point(int point)
+{
+	void (*fn)(int) = ld_acquire(&cycle_test_hook);
+	if (unlikely(fn != NULL))
+		fn(point);
+}
+
 void cycle_trigger(void)
 {
 	if (ld_relaxed(&tri_rt.trigger_pending))
@@ -129,6 +138,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_seq(&tri_rt.mark_black, 1);
 	fence_seq();
 	handshake(HS_SCAN_STACK);
+	test_point(CYCLE_AT_STACKS_SCANNED);
 
 	/* 5. Termination without a global stop. */
 	struct gcwork cw;
@@ -160,6 +170,7 @@ static void run_cycle(uint64_t n, bool forced)
 		checkmark_run();
 	if (TRI_DEBUG_LEVEL >= 3)
 		color_check_heap(n);
+	test_point(CYCLE_AT_MARK_DONE);
 
 	/* 7. Sweep start and the sweep handshake. */
 	st_seq(&tri_sweep_live_bytes, 0);
@@ -171,6 +182,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_seq(&tri_rt.mark_black, 0);
 	uint64_t t_hs3 = tri_now_ns();
 	gctrace_at(&gt, GT_SWEEP_HS, t_hs3);
+	test_point(CYCLE_AT_SWEEP_START);
 
 	/* 8. Sweep everything left, then pace the next cycle. */
 	sweep_all();

@@ -134,12 +134,12 @@ int sweep_span(struct span *s)
 	for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
 		uint64_t beyond = ~range_mask(w, 0, s->nelems);
 		st_relaxed(&s->alloc_bits[w], (w < nwords ? live[w] : 0) | beyond);
-		s->mark_bits[w] = 0;
+		st_relaxed(&s->mark_bits[w], 0); /* weak_cell_get may read it now */
 	}
 	st_relaxed(&s->freeindex, 0);
 	s->alloc_cache = ~s->alloc_bits[0];
-	s->black_from = NO_BLACK;
-	s->black_cycle = 0;
+	st_relaxed(&s->black_from, NO_BLACK); /* relaxed: as mark_bits */
+	st_relaxed(&s->black_cycle, 0);
 	s->swept_cycle = n;
 
 	if (nlive == 0) {

@@ -12,7 +12,9 @@
  * or it is resurrected for its finalizer. Dead slots are zeroed (or poisoned
  * in debug=poison mode) so the allocation fast path never clears memory.
  * Their finalizers are queued (the object resurrected) or, for objects with
- * no finalizer, their cleanups queued and the object freed. A span left with
+ * no finalizer, their cleanups queued and the object freed; before either,
+ * the weak cells of dead objects are cleared, and span->weak_cycle = N is
+ * published before the mark bits are cleared (weak/weak.h). A span left with
  * no live object goes back to the page heap.
  *
  * Invariants: sweeping never overlaps marking (a cycle starts only after

@@ -92,6 +92,7 @@ static int intern_match(struct cds_lfht_node *node, const void *key)
 {
 	struct intern_entry *e = caa_container_of(node, struct intern_entry, node);
 	struct intern_key *k = (struct intern_key *)key;
+	tsan_acquire(e); /* published by cds_lfht_add (see there) */
 	if (e->len != k->len)
 		return 0;
 	uintptr_t copy = weak_cell_get(&e->cell);
@@ -113,7 +114,9 @@ static uintptr_t intern_lookup(uint64_t h, struct intern_key *k)
 
 static void entry_free(struct rcu_head *r)
 {
-	free(caa_container_of(r, struct intern_entry, rcu));
+	struct intern_entry *e = caa_container_of(r, struct intern_entry, rcu);
+	tsan_acquire(&tri_rcu_sync_token); /* as thread.c's free_thread */
+	free(e);
 }
 
 /* The cleanup of a canonical copy: it died, and its cell was cleared. */
@@ -174,6 +177,9 @@ const void *tri_intern(const void *bytes, size_t n)
 	tri_assert(base == (uintptr_t)copy);
 	special_add_weak_private(s, idx, base, &e->cell);
 	tri_add_cleanup(copy, intern_drop, e);
+	/* rculfhash publishes the node with its own barriers, which TSan does
+	 * not see (runtime.h): declare the release of e's fields. */
+	tsan_release(e);
 	rcu_read_lock();
 	cds_lfht_add(table, (unsigned long)h, &e->node);
 	rcu_read_unlock();
