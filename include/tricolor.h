@@ -606,7 +606,8 @@ TRI_API int tri_weak_equal(tri_weak a, tri_weak b);
  * weakly), and a later call makes a new one. Do not write through the
  * result. Any attached thread; finding a value that is already interned
  * takes no lock (a lock-free hash table, RCU). n == 0 returns the
- * tri_alloc(0) address. Aborts on misuse: "tri_intern: bytes is NULL",
+ * tri_alloc(0) address. Returns NULL with errno ENOMEM when a new copy
+ * cannot be allocated. Aborts on misuse: "tri_intern: bytes is NULL",
  * "tri_intern: thread not attached".
  */
 TRI_API const void *tri_intern(const void *bytes, size_t n);

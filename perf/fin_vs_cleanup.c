@@ -35,6 +35,12 @@
  * FVC_FD_BUDGET=N (environment): tricolor configurations count each pipe's
  * two descriptors with a tri_resource of soft limit N (tricolor.h), so the
  * collector runs when the descriptors near N, not only on heap growth.
+ * Without it every run also includes one counted configuration,
+ * "cleanup4+cnt" (4 cleanup workers and a tri_resource of soft limit 1024
+ * counting the pipe's two descriptors or the one 4 KiB malloc'd buffer,
+ * --fd-budget; --no-counted leaves it out): what a program that owns
+ * resources through the collector should do, beside what it gets when it
+ * does not (tricolor paces on its heap alone, and these objects are small).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -118,6 +124,8 @@ static void acquire(struct res *r)
 	if (g_resource == R_MALLOC) {
 		r->buf = malloc(4096);
 		memset(r->buf, (int)(r->id & 0xff), 4096);
+		if (g_fd_budget)
+			tri_resource_acquire(g_fd_budget);
 		note_acquired();
 		return;
 	}
@@ -162,6 +170,8 @@ static void release(struct res *r, int attached)
 	if (g_resource == R_MALLOC) {
 		free(r->buf);
 		r->buf = NULL;
+		if (g_fd_budget)
+			tri_resource_release(g_fd_budget);
 	} else {
 		close(r->fd[0]);
 		close(r->fd[1]);
@@ -398,6 +408,8 @@ static void *sampler(void *arg)
 	return NULL;
 }
 
+static long g_fd_budget_arg; /* --fd-budget N (child): as FVC_FD_BUDGET */
+
 static int run_child(int pool)
 {
 	char opts[64];
@@ -413,8 +425,10 @@ static int run_child(int pool)
 		}
 		tri_read_metric("/gc/cycles/total:gc-cycles", &cyc0);
 		const char *budget = getenv("FVC_FD_BUDGET");
-		if (budget && atol(budget) > 0 && g_resource == R_PIPE)
-			g_fd_budget = tri_resource_new("pipe descriptors", (uint64_t)atol(budget));
+		long nb = g_fd_budget_arg > 0 ? g_fd_budget_arg : budget ? atol(budget) : 0;
+		if (nb > 0)
+			g_fd_budget = tri_resource_new(g_resource == R_PIPE ? "pipe descriptors" : "4 KiB malloc buffers",
+						       (uint64_t)nb);
 	}
 #ifdef HAVE_BDWGC
 	else {
@@ -562,12 +576,14 @@ static void usage(FILE *f)
 		"         [--costs cost0,cpu10us,block100us] [--pools 1,2,4,8]\n"
 		"         [--objects N] [--block-objects N] [--live K] "
 		"[--garbage BYTES]\n"
-		"         [--impls tricolor,bdwgc] [--no-finalizer] [--reps R] "
+		"         [--impls tricolor,bdwgc] [--no-finalizer] [--no-counted] [--reps R] "
 		"[--timeout S] [--csv FILE]\n"
 		"  --threads T        allocating threads (default 2)\n"
 		"  --resource LIST    pipe (2 descriptors), malloc (4 KiB) "
 		"(default pipe,malloc; quick pipe)\n"
 		"  --pools LIST       cleanup_workers values (default 1,2,4,8)\n"
+		"  --no-counted       without the cleanup4+cnt configuration "
+		"(resources counted by a tri_resource, soft limit 1024)\n"
 		"  --objects N        objects for cost0/cpu10us "
 		"(default 100000, quick 20000)\n"
 		"  --block-objects N  objects for block100us "
@@ -619,7 +635,11 @@ struct config {
 	int impl, mech, pool;
 	const char *impl_name;
 	char label[24];
+	int fd_budget; /* > 0: resources counted by a tri_resource of this soft limit */
 };
+
+#define COUNTED_POOL 4
+#define COUNTED_BUDGET 1024
 
 int main(int argc, char **argv)
 {
@@ -628,7 +648,7 @@ int main(int argc, char **argv)
 	const char *csv = NULL, *resources = NULL, *costs = NULL;
 	const char *pools = "1,2,4,8", *impls = "tricolor,bdwgc";
 	const char *c_impl = NULL, *c_mech = "finalizer", *c_cost = "cost0";
-	int c_pool = 4, with_finalizer = 1;
+	int c_pool = 4, with_finalizer = 1, with_counted = 1;
 	double timeout = 300;
 
 	for (int i = 1; i < argc; i++) {
@@ -641,6 +661,10 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--no-finalizer"))
 			with_finalizer = 0;
+		else if (!strcmp(a, "--no-counted"))
+			with_counted = 0;
+		else if (v && !strcmp(a, "--fd-budget"))
+			g_fd_budget_arg = atol(v), i++;
 		else if (v && !strcmp(a, "--threads"))
 			threads = atoi(v), i++;
 		else if (v && !strcmp(a, "--resource"))
@@ -732,13 +756,13 @@ int main(int argc, char **argv)
 		if (with_finalizer)
 			cfg[ncfg++] = (struct config){ I_TRICOLOR, M_FINALIZER,
 						       0, "tricolor",
-						       "finalizer" };
+						       "finalizer", 0 };
 		for (const char *p = pools; p && *p && ncfg < 15;) {
 			int n = atoi(p);
 			if (n > 0) {
 				cfg[ncfg] = (struct config){ I_TRICOLOR,
 							     M_CLEANUP, n,
-							     "tricolor", "" };
+							     "tricolor", "", 0 };
 				snprintf(cfg[ncfg].label,
 					 sizeof cfg[ncfg].label, "cleanup%d",
 					 n);
@@ -747,11 +771,17 @@ int main(int argc, char **argv)
 			p = strchr(p, ',');
 			p = p ? p + 1 : NULL;
 		}
+		if (with_counted && ncfg < 15) {
+			cfg[ncfg] = (struct config){ I_TRICOLOR, M_CLEANUP, COUNTED_POOL, "tricolor", "",
+						     COUNTED_BUDGET };
+			snprintf(cfg[ncfg].label, sizeof cfg[ncfg].label, "cleanup%d+cnt", COUNTED_POOL);
+			ncfg++;
+		}
 	}
 #ifdef HAVE_BDWGC
 	if (has_item(impls, "bdwgc"))
 		cfg[ncfg++] = (struct config){ I_BDWGC, M_FINALIZER, 0, "bdwgc",
-					       "finalizer" };
+					       "finalizer", 0 };
 #else
 	if (has_item(impls, "bdwgc"))
 		printf("note: built without bdwgc, skipping it\n");
@@ -780,7 +810,7 @@ int main(int argc, char **argv)
 			snprintf(obuf, sizeof obuf, "%lld", n);
 			printf("\n%s, %s, %lld objects:\n", rname,
 			       cost_names[c], n);
-			printf("  %-11s %-9s %11s %10s %10s %10s %10s %9s "
+			printf("  %-12s %-9s %11s %10s %10s %10s %10s %9s "
 			       "%7s %7s %10s\n",
 			       "mechanism", "impl", "handlers/s", "lat p50",
 			       "lat p99", "peak queue", "peak unrel", "peak RSS",
@@ -789,6 +819,8 @@ int main(int argc, char **argv)
 			char outl[16][200];
 			for (int k = 0; k < ncfg; k++) {
 				char cas[96];
+				char bbuf[16];
+				snprintf(bbuf, sizeof bbuf, "%d", cfg[k].fd_budget);
 				snprintf(cas, sizeof cas, "%s-%s-%dt-%s", rname,
 					 cost_names[c], threads, cfg[k].label);
 				snprintf(pbuf, sizeof pbuf, "%d", cfg[k].pool);
@@ -821,6 +853,8 @@ int main(int argc, char **argv)
 						lbuf,
 						"--garbage",
 						gbuf,
+						cfg[k].fd_budget ? "--fd-budget" : NULL,
+						bbuf,
 						NULL
 					};
 					char *out;
@@ -848,7 +882,7 @@ int main(int argc, char **argv)
 				}
 				if (ok == 0) {
 					snprintf(outl[k], sizeof outl[k],
-						 "  %-11s %-9s FAILED: %s",
+						 "  %-12s %-9s FAILED: %s",
 						 cfg[k].label, cfg[k].impl_name,
 						 bench_status_text(last_status));
 					bench_csv_append(csv, BENCH, cas,
@@ -876,7 +910,7 @@ int main(int argc, char **argv)
 				else
 					snprintf(q, sizeof q, "-");
 				snprintf(outl[k], sizeof outl[k],
-					 "  %-11s %-9s %11.0f %8.2fms %8.2fms "
+					 "  %-12s %-9s %11.0f %8.2fms %8.2fms "
 					 "%10s %10.0f %7.0fMB %7.0f %7.0f",
 					 cfg[k].label, cfg[k].impl_name, med[0],
 					 med[1] / 1e6, med[2] / 1e6, q, med[4],

@@ -719,6 +719,30 @@ def wins_losses(d, threshold=1.10, top=10):
     return pick(wins), pick(losses), len(wins), len(losses)
 
 
+def counted_lines(d):
+    """fin_vs_cleanup's counted configuration (cleanupN+cnt: the program
+    counts its resources with a tri_resource) against bdwgc, per case:
+    the losses above are mostly the uncounted configurations."""
+    out = []
+    for r in d.rows_of("fin_vs_cleanup"):
+        if r.impl != "tricolor" or not r.case.endswith("+cnt") or \
+                r.metric != "peak_unreleased" or r.median is None:
+            continue
+        base = r.case.rsplit("-", 1)[0] + "-finalizer"
+        parts = []
+        for m in ("peak_unreleased", "latency_p50", "peak_rss", "handlers_per_s"):
+            a = d.value("fin_vs_cleanup", r.case, "tricolor", m)
+            b = d.value("fin_vs_cleanup", base, "bdwgc", m)
+            if a is None or b is None:
+                continue
+            unit = next((x.unit for x in d.rows_of("fin_vs_cleanup")
+                         if x.metric == m), "")
+            parts.append("%s %s vs %s" % (m, fmt(a, unit), fmt(b, unit)))
+        if parts:
+            out.append("  = %s: %s" % (r.case, "; ".join(parts)))
+    return out
+
+
 def summary_text(d):
     wins, losses, nw, nl = wins_losses(d)
     L = ["Where tricolor wins (%d figures at least 10%% better than a peer; "
@@ -727,6 +751,12 @@ def summary_text(d):
     L.append("Where tricolor loses (%d figures at least 10%% worse than a "
              "peer; the largest of each benchmark and metric shown):" % nl)
     L += ["  - " + t for t in losses] or ["  (none)"]
+    cl = counted_lines(d)
+    if cl:
+        L.append("With the resources counted (tri_resource, soft limit 1024), "
+                 "tricolor vs bdwgc; the losses above are mostly the "
+                 "uncounted runs (docs/perf.md, \"Where tricolor loses\"):")
+        L += cl
     return "\n".join(L) + "\n"
 
 
@@ -867,7 +897,8 @@ FVC_COLS = [("handlers_per_s", "handlers/s"), ("latency_p50", "latency p50"),
 
 
 def parse_fvc_case(case):
-    m = re.match(r"(\w+)-(\w+)-(\d+)t-(finalizer|cleanup(\d+))$", case)
+    # cleanupN+cnt: N workers, the resource counted by a tri_resource
+    m = re.match(r"(\w+)-(\w+)-(\d+)t-(finalizer|cleanup(\d+)(?:\+cnt)?)$", case)
     if not m:
         return None
     return {"resource": m.group(1), "cost": m.group(2),

@@ -158,6 +158,8 @@ const void *tri_intern(const void *bytes, size_t n)
 	/* Miss: allocate first (this may reach a safepoint), then decide
 	 * under the lock. */
 	void *copy = tri_alloc_atomic(n);
+	if (!copy)
+		return NULL; /* errno ENOMEM, as tri_alloc_atomic */
 	memcpy(copy, bytes, n);
 	struct intern_entry *e = malloc(sizeof *e);
 	if (!e)
@@ -171,8 +173,8 @@ const void *tri_intern(const void *bytes, size_t n)
 		free(e); /* someone interned it meanwhile; our copy is garbage */
 		return (const void *)k.found;
 	}
-	struct span *s;
-	uint32_t idx;
+	struct span *s = NULL;
+	uint32_t idx = 0;
 	uintptr_t base = object_lookup((uintptr_t)copy, &s, &idx);
 	tri_assert(base == (uintptr_t)copy);
 	special_add_weak_private(s, idx, base, &e->cell);
