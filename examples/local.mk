@@ -26,5 +26,5 @@ tricolor_kvserver_SOURCES = \
 tricolor_kvserver_LDADD = libtricolor.la
 
 TESTS += tests/kvserver_integration.sh tests/kvserver_fuzz.sh
-EXTRA_DIST += tests/kvserver_fuzz.py
+EXTRA_DIST += tests/kvserver_fuzz.py tests/kvserver_fuzz.sh
 EXTRA_DIST += tests/kvserver_integration.sh perf/kvserver-bench docs/kvserver.md

@@ -452,7 +452,7 @@ START_TEST(test_checkmark_finishes_while_a_thread_is_busy_in_malloc)
 		/* The sanitizer runtimes replace malloc: glibc's arena lock, the
 		 * one the stopped world waited for, is not taken, and their
 		 * mallopt ignores M_ARENA_MAX and returns 0. */
-		fprintf(stderr, "%s: skipped in a %s sanitizer build (its malloc is not glibc's, mallopt(M_ARENA_MAX) is meaningless)\n",
+		fprintf(stderr, "%s: skipped under the %s sanitizer (its malloc is not glibc's, mallopt(M_ARENA_MAX) is meaningless)\n",
 			__func__, TSUP_SANITIZER_NAME);
 		return;
 	}

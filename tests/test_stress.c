@@ -224,7 +224,7 @@ static void op_rebuild(struct mut *m)
 	}
 	TRI_STORE(slots[s], fresh); /* a release store: fresh is seen built */
 	expected[s] = count;
-	m->builds++;
+	__atomic_store_n(&m->builds, m->builds + 1, __ATOMIC_RELAXED); /* read by the main thread */
 	if (old && (rnd(m) & 1)) {
 		scrub(old, 0);
 		m->scrubs++;
@@ -384,6 +384,14 @@ static void *collector(void *a)
 	return NULL;
 }
 
+static long total_builds(const struct mut *m)
+{
+	long n = 0;
+	for (int i = 0; i < NMUT; i++)
+		n += __atomic_load_n(&m[i].builds, __ATOMIC_RELAXED);
+	return n;
+}
+
 START_TEST(test_four_mutators_and_back_to_back_cycles_keep_the_graph_intact)
 {
 	ck_assert_int_eq(tri_init("debug=checkmark+poison"), 0);
@@ -403,8 +411,11 @@ START_TEST(test_four_mutators_and_back_to_back_cycles_keep_the_graph_intact)
 		tsup_spawn(&th[i], mutator, &m[i]);
 	}
 	tsup_spawn(&th[NMUT], collector, &c);
+	/* For `seconds`, and past them until the mutators built NSLOTS lists
+	 * and trees between them (the graph checks below need a populated
+	 * graph; under valgrind at load 40 ten seconds left it 4994 nodes). */
 	double t_end = tsup_now() + (double)seconds;
-	while (tsup_now() < t_end && !__atomic_load_n(&errors, __ATOMIC_SEQ_CST))
+	while ((tsup_now() < t_end || total_builds(m) < NSLOTS) && !__atomic_load_n(&errors, __ATOMIC_SEQ_CST))
 		tsup_sleep_ms(50);
 	__atomic_store_n(&stop_flag, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i <= NMUT; i++)

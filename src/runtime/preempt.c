@@ -47,9 +47,10 @@
  *     SA_NODEFER): so a candidate whose signal is not blocked in the
  *     interrupted context's mask, and whose current action lacks
  *     SA_NODEFER, is a dead frame (stale words left in memory a later frame
- *     never overwrote) and is ignored. A copy whose siginfo and saved
- *     context are not plausible is no frame at all (a stale copy of the
- *     address; argued at candidate_frame_live) and is ignored too.
+ *     never overwrote) and is ignored. A copy whose signal number or
+ *     saved stack pointer is not plausible is no frame at all (a stale
+ *     copy of the address; argued at candidate_frame_live) and is ignored
+ *     too.
  *     Anything else makes us decline. Before this rule
  *     was "no copy at all": the frame of our own earlier preemption, left
  *     inside an uninitialised buffer of a deeper live frame, made the
