@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The README's example: a list on the tricolor heap, a cleanup, a collection. */
 #include <stdio.h>
 #include <stdlib.h>

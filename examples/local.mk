@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # examples/: programs built on the library.
 
 # tricolor-kvserver: a multithreaded Redis-protocol key-value server whose

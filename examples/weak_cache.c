@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * weak_cache.c - a cache that does not keep what it caches alive.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tricolor.h - a concurrent garbage-collected heap for multithreaded C.
  *

@@ -169,7 +169,7 @@ def main():
                 written.append(n)
     # tricolor.3: the model and the rules, the header's first comment.
     first = items and None
-    m = re.match(r"\s*/\*(.*?)\*/", text, re.S)
+    m = re.match(r"\s*(?:/\*\s*SPDX-License-Identifier:[^*]*\*/\s*)?/\*(.*?)\*/", text, re.S)
     intro = [re.sub(r"^\s*\* ?", "", l) for l in m.group(1).split("\n")][1:]
     out = page_header("tricolor", "", version)
     out += [".SH NAME", "tricolor \\- a concurrent garbage-collected heap for multithreaded C",

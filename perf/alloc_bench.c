@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/alloc_bench.c - nanoseconds per allocation.
  *

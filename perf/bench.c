@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/bench.c - helpers shared by the benchmark programs (see bench.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/bench.h - helpers shared by the benchmark programs under perf/.
  *

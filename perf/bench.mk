@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # perf/bench.mk: allocation, GCBench, message buffer, mark and churn
 # benchmarks (EXTRA_PROGRAMS: built by `make perf-programs` only) and the
 # Go peers (perf/peers/go, built by perf/peers/go/build.sh OUTDIR into

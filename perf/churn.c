@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/churn.c - many threads: handshake cost against the number of threads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fin_vs_cleanup.c - releasing real resources from the garbage collector:
  * tricolor finalizers vs tricolor cleanups (worker pool) vs bdwgc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # perf/final.mk - finalizer benchmarks (included by perf/local.mk).
 #   perf/finalizers      finalizer throughput and queued-to-run latency
 #   perf/fin_vs_cleanup  releasing resources: finalizers vs cleanup pool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * finalizers.c - finalizer throughput and latency: tricolor vs bdwgc.
  *

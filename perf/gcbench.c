@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/gcbench.c - the Boehm & Ellis GCBench (binary trees), written anew.
  *

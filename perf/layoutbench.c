@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/layoutbench.c - what precise object layouts buy the marker.
  *

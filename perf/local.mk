@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # perf/: benchmarks (built on demand, never by `make` or `make check`).
 # bench.mk: allocation, GCBench, message buffer, mark, churn (+ Go peers).
 # final.mk: finalizer and finalizer-vs-cleanup benchmarks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/msgbuf.c - GC latency: the "message buffer" benchmark.
  *

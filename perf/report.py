@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """perf/report.py - merge benchmark CSVs, compute ratios, write RESULTS.md,
 the gnuplot data files and the gnuplot scripts.
 
@@ -256,7 +257,7 @@ class Data:
         """The peer's row to compare tricolor row r with."""
         p = self.get(r.benchmark, r.case, peer, r.metric)
         if p is None and r.benchmark == "fin_vs_cleanup":
-            m = re.match(r"(.*)-cleanup\d+$", r.case)
+            m = re.match(r"(.*)-cleanup\d+(?:\+cnt)?$", r.case)
             if m:
                 p = self.get(r.benchmark, m.group(1) + "-finalizer", peer,
                              r.metric)

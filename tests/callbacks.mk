@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/callbacks.mk: Check tests of finalizers (Go SetFinalizer semantics,
 # tests/test_finalizer.c) and cleanups (Go AddCleanup semantics,
 # tests/test_cleanup.c); helpers in tests/test_callback_support.h.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/core.mk: Check tests of the foundation (allocator, options, threads,
 # misuse aborts) and of the concurrent collector (roots, reclamation,
 # barriers, metrics), plus a multi-thread stress test.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/correctness.mk: regression tests for the correctness defects of
 # issue 14 (roots registered while marking, threads attaching while marking,
 # tri_memmove overlap, checkmark without malloc, fork in a blocking region,

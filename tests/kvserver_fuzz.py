@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kvserver_fuzz.py - a small protocol fuzzer: tricolor-kvserver against
 redis-server.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # kvserver_fuzz.sh - tricolor-kvserver against redis-server under a small
 # protocol fuzzer (tests/kvserver_fuzz.py): random and mutated requests,
 # replies compared, no crash, no hang. Bounded: TRI_FUZZ_SECONDS (default 8)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # kvserver_integration.sh - end-to-end test of tricolor-kvserver with the real
 # Redis clients (automake TESTS script; exit 77 = skipped).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/: Check unit and behaviour tests, run by `make check`.
 # core.mk: allocator and collector (foundation, concurrent collector).
 # callbacks.mk: finalizers and cleanups.

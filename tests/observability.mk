@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/observability.mk: what a user reads from a running program
 # (tests/test_observability.c): debug=gctrace in Go's format, statistics at
 # exit (TRICOLOR_SHOW_STATS=1, debug=stats), debug=trace=PATH JSON (parsed

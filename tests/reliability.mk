@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/reliability.mk: reliability tests (see docs/reliability.md).
 #  test_model   model-based test of finalizer/cleanup semantics against a
 #               reference reachability model (TRI_MODEL_SEED, TRI_MODEL_SEQS,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/soak.c - the long soak (`make stress`; a short run in `make check`).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc.c - the foundation: allocation sizes, alignment and zeroing in
  * every size class and for large objects, interior-pointer lookups, memory

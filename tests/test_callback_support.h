@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_callback_support.h - helpers for the finalizer and cleanup tests
  * (test_finalizer.c, test_cleanup.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cleanup.c - tri_add_cleanup / tri_cleanup_stop (Go 1.24's
  * runtime.AddCleanup semantics) and the cleanup worker pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_collector.c - the concurrent collector: every kind of root keeps
  * objects alive (stack, callee-saved register, registered range, the stack

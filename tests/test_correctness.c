@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_correctness.c - regression tests for the defects of issue 14, each
  * named by the behaviour it guarantees (docs/design.md section 20 lists the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_faults.c - fault injection and misuse:
  *  - memory exhaustion: injected arena commit failures (tri_debug_fail_mmap)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_finalizer.c - tri_set_finalizer (Go's runtime.SetFinalizer
  * semantics) and tri_drain.

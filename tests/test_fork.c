@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fork.c - fork() while the collector runs: threads churn garbage with
  * finalizers and cleanups, a thread calls tri_collect in a loop, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_latency.c - the structures that keep mutators from waiting on the
  * collector (issue 12), tested for behaviour, never for speed:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_layout.c - precise object layouts (tri_layout_make, tri_alloc_typed,
  * tri_alloc_array_typed; docs/design.md section 23):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mark.c - the parallel marker: work sharing between markers, the
  * prefetch ring and the termination accounting around them.

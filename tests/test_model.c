@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_model.c - model-based test of finalizers and cleanups: seeded random
  * sequences of operations (alloc, link, unlink, roots, finalizers, cleanups,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_observability.c - what a user reads from a running program:
  * debug=gctrace lines in Go's exact format, the statistics report at exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pause_ring.c - the pause rings' per-entry seqlock (src/runtime/pause.c)
  * under concurrent readers: writers record synthetic pauses whose fields

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test_probes.sh - check that the built libtricolor carries the USDT probes
 # (provider "tricolor") listed in docs/perf.md, as stapsdt ELF notes.
 #

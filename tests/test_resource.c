@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_resource.c - external resource counters (tri_resource_*): objects
  * that own pipe descriptors, closed by cleanups, dropped in a loop that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_specials.c - finalizer and cleanup records and the batched
  * finalizer queue (alloc/special.c, final/finalizer.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_support.h - helpers shared by the foundation and collector tests
  * (test_alloc, test_threads, test_collector, test_stress):

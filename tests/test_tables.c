@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_tables.c - the option and metric tables (TRI_OPTION_TABLE and
  * TRI_DEBUG_FLAG_TABLE in src/runtime/options.h, TRI_METRIC_TABLE in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c - the allocator and the collector under several threads:
  * concurrent allocation (no overlapping live objects, contents intact),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_weak.c - weak pointers (tri_weak_make / tri_weak_get, Go's
  * weak.Pointer semantics) and interning (tri_intern, Go's unique.Make).

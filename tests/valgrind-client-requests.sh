@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # valgrind-client-requests.sh - prove that memcheck understands the tricolor
 # heap (src/alloc/memcheck.h): tests/valgrind_uaf reads a collected small
 # object, a collected large object and a never-allocated free slot, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/valgrind.mk: memcheck understands the heap (src/alloc/memcheck.h).
 # tests/valgrind-client-requests.sh runs tests/valgrind_uaf under valgrind
 # and asserts that memcheck reports its three deliberate invalid reads

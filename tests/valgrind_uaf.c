@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * valgrind_uaf.c - the program tests/valgrind-client-requests.sh runs under
  * memcheck to prove that the heap's client requests (src/alloc/memcheck.h)

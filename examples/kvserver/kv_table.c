@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kv_table.c - striped, sharded hash table on the tricolor heap.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kv_table.h - the shared key-value table of tricolor-kvserver.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tricolor-kvserver - a multithreaded key-value server speaking a subset of
  * the Redis protocol, with every connection, buffer, key and value on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * central.c - central span lists (see central.h).
  */

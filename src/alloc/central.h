@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * central.h - central span lists, one set per span class (Go's mcentral).
  *

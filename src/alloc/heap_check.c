@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_check.c - heap-structure validation (debug builds, and every cycle
  * when debug=checkmark is on, so the soak runs it).

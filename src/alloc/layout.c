@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layout.c - making layouts (tri_layout_make) and the region they live in
  * (see layout.h for the representation, the invariants and who calls it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layout.h - precise object layouts (tri_layout_make, tri_alloc_typed,
  * tri_alloc_array_typed): which words of an object hold pointers.

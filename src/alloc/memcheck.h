@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memcheck.h - telling valgrind's memcheck what the heap holds.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os_mem.c - mmap/madvise wrappers and the mmap fault injector.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os_mem.h - the only place that asks the kernel for memory.
  * reserve: address space, no access. commit: make a range usable (zeroed).

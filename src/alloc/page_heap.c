@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_heap.c - the arena, its page map, span structs and free page runs
  * (see page_heap.h for the policy). Everything here runs under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_heap.h - pages for spans, from one reserved arena.
  *

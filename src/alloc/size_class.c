@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size_class.c - computes the class tables described in size_class.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size_class.h - small-object size classes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * span.c - initialising spans and walking their allocation bitmaps.
  */

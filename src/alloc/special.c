@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * special.c - finalizer and cleanup records on spans (see special.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * special.h - special records: finalizers and cleanups attached to objects.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tcache.c - tri_alloc and the per-thread cache (see tcache.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check.c - debug=checkfinalizers: at the end of every cycle, report the
  * finalizers and cleanups that can never run, and how many of each kind are

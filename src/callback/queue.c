@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.c - the callback queue, its consumer threads and tri_drain (see
  * queue.h for the data, who writes it and the invariants).
@@ -388,7 +389,7 @@ static void *consumer_main(void *arg)
 	tri_thread_attach();
 	struct tri_thread *t = tri_self;
 	uint64_t batch_start = 0, batch_n = 0;
-	trace_thread_name(t->id, q->trace_thread);
+	trace_thread_name_now(t->id, q->trace_thread); /* named in the trace at once: a process that dies before the first batch event still names it */
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		if (run_locked(q, me, t, &batch_start, &batch_n))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.h - the one callback queue behind finalizers and cleanups.
  *

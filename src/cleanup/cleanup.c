@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cleanup.c - tri_add_cleanup and tri_cleanup_stop (see cleanup.h). The
  * queue and the worker pool are callback/queue.c's concurrent instance,

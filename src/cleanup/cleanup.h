@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cleanup.h - Go's runtime.AddCleanup and Cleanup.Stop for C, run by a
  * pool of concurrent workers (Go 1.25's model).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * finalizer.c - tri_set_finalizer and the slow-finalizer report (see
  * finalizer.h). The queue and the finalizer thread are callback/queue.c's

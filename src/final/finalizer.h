@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * finalizer.h - Go's runtime.SetFinalizer for C.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * barrier.c - the write barrier: Yuasa deletion plus Dijkstra insertion.
  *

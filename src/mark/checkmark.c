@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * checkmark.c - the checkmark verification (see checkmark.h).
  *

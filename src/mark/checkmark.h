@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * checkmark.h - debug=checkmark: verify a concurrent mark from scratch.
  *

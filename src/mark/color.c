@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * color.c - color_check_heap: the strong tri-colour invariant over the
  * whole heap once marking has terminated (see color.h for the colours, when

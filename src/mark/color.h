@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * color.h - the tri-colour invariant as code (docs/design.md, section 1).
  *

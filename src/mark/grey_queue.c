@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * grey_queue.c - work blocks and the busy/dirty accounting described in
  * grey_queue.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * grey_queue.h - grey objects waiting to be scanned.
  *

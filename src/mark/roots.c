@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * roots.c - registered root ranges (see roots.h).
  *

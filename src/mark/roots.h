@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * roots.h - registered root ranges (tri_add_roots). The list is guarded by
  * roots_lock; the marker holds it while scanning, so a range cannot be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scan.c - conservative scanning of ranges and objects (see scan.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scan.h - marking: shading an address, scanning objects and ranges.
  *

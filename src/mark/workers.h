@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * workers.h - background mark workers: mark_workers threads (not attached:
  * they never allocate or touch stacks) that sleep on the grey queue's work

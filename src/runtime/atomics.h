@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * atomics.h - the few atomic operations the collector uses, named by the
  * ordering they provide. They are compiler builtins, so ThreadSanitizer sees

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h - monotonic nanoseconds, the one time base of stats and traces. */
 #ifndef TRI_CLOCK_H
 #define TRI_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cycle.c - the collector cycle without a global stop.
  *

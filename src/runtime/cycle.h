@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cycle.h - the collector cycle, run by the coordinator thread.
  * See docs/design.md and the comment at the top of cycle.c.

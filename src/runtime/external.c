@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * external.c - counters of scarce resources owned by heap objects, and the
  * cycles they ask for (tricolor.h describes the pacing rule).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * external.h - external resource counters (tri_resource_*, see
  * tricolor.h) and their one hook into pacing: cycle.c's trigger check asks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fatal.c - how tricolor reports misuse and broken invariants: one line on
  * stderr, Go style ("tri_set_finalizer: pointer is NULL"), then abort().

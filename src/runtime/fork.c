@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork.c - fork() while the collector runs (pthread_atfork handlers).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork.h - fork() while the collector runs (runtime/fork.c says how).
  */

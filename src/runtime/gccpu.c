@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gccpu.c - CPU time of the collector's threads (see gccpu.h).
  *

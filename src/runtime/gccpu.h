@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gccpu.h - the CPU time the collector spends, for gctrace, the exit
  * statistics and the GC CPU fraction (Go's gc_cpu_fraction).

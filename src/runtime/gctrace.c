@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gctrace.c - the per-cycle report (see gctrace.h): Go's gctrace line,
  *

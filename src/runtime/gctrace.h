@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gctrace.h - the per-cycle report: debug=gctrace's line in Go's format,
  * and the heap-peak sample the exit statistics use.

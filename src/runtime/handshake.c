@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handshake.c - ragged handshakes, safepoints and blocking regions (see
  * handshake.h for the protocol).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handshake.h - ragged handshakes instead of stopping the world.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapprof.c - the sampled heap profile (see heapprof.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapprof.h - debug=heapprofile=PATH: a sampled heap profile by
  * allocation site, written at exit in the legacy text heap-profile format

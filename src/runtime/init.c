@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * init.c - tri_init: options, the arena, the size classes, the coordinator
  * and mark workers, and the first attached thread.

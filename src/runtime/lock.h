@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lock.h - tri_lock: the short-critical-section lock of the collector
  * (central span lists, span specials).

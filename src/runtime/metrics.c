@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c - tri_read_metric: Go runtime/metrics names where Go has one.
  * Values are read racily from tri_stats (relaxed atomics): each is exact on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * options.c - parsing of "key=value,key=value" settings (see options.h).
  * An unknown key or a bad value is reported by name and makes tri_init fail

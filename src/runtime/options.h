@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * options.h - the runtime's settings, parsed once by tri_init from the
  * options string, then TRICOLOR_OPTIONS, then TRICOLOR_<KEY> variables

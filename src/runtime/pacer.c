@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pacer.c - trigger, goal and assists (see pacer.h).
  */

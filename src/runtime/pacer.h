@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pacer.h - when cycles start and how much allocating threads must help.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pause.c - pause rings (see pause.h) and tri_pauses.
  *

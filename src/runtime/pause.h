@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pause.h - the per-thread pause ring: every pause a thread sees (a
  * handshake action it ran or that ran on its behalf, an assist, a wait for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preempt.c - asynchronous preemption: a signal that makes a thread which
  * does not reach a safepoint run its pending handshake action from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preempt.h - asynchronous preemption of a thread that does not reach a
  * safepoint (see preempt.c for when a signal may act for the thread).

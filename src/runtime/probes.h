@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probes.h - USDT probes (provider "tricolor") for perf and bpftrace.
  * Compiled to a single nop plus an ELF note when <sys/sdt.h> is available

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime.h - the runtime's global state and the declarations every part
  * of the collector shares. Per-part details live in each part's header.

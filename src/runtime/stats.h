@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.h - statistics at exit on request (TRICOLOR_SHOW_STATS=1,
  * show_stats=1 or debug=stats), like MIMALLOC_SHOW_STATS and

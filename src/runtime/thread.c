@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * thread.c - attaching and detaching threads, the registry (see thread.h),
  * and the architecture-specific bits: saving callee-saved registers and the

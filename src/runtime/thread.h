@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * thread.h - the per-thread record of an attached (mutator) thread and the
  * registry the collector walks.

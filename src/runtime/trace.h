@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.h - debug=trace=PATH: the collector's timeline as Chrome
  * trace-event JSON (opened by Perfetto and chrome://tracing).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * intern.c - tri_intern: canonical heap copies of byte strings (Go's
  * unique.Make), held weakly.

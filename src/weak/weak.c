@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * weak.c - tri_weak_make, tri_weak_get, tri_weak_equal (see weak.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * weak.h - weak cells: the state behind tri_weak handles and the intern
  * table's entries (Go's weak.Pointer and internal_weak_runtime_*).

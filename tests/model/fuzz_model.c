@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_model.c - libFuzzer entry point for the model-based test
  * (tests/model/model.h): the input bytes choose the operations and their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.h - model-based test engine for tricolor's finalizer and cleanup
  * semantics (Go's runtime.SetFinalizer / runtime.AddCleanup rules), shared

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # perf/peers/go/build.sh OUTDIR: build the Go peers of the benchmarks into
 # OUTDIR/go-gcbench, OUTDIR/go-msgbuf and OUTDIR/go-finalizers with
 # `go build`. No external modules are used. Exits 0 with a message if Go is

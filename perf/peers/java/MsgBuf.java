@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/peers/java/MsgBuf.java - the Java peer of perf/msgbuf, run with ZGC.
 //
 // A window of --window messages of --msg-size bytes; each push allocates a

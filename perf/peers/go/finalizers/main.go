@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Command finalizers is the Go peer of perf/finalizers: -count objects of
 // 32 bytes, each with a finalizer (runtime.SetFinalizer), kept reachable
 // from one slice; then every object is dropped (its drop time recorded),

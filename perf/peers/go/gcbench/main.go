@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Command gcbench is the Go peer of perf/gcbench: the Boehm & Ellis GCBench
 // (binary trees) with the same parameters and the same multithreaded
 // variant (with -threads N > 1, N goroutines run the temporary-tree phases,

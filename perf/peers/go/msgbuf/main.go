@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Command msgbuf is the Go peer of perf/msgbuf: a window of -window
 // messages of -msg-size bytes; each push allocates a message, fills it and
 // stores it into slot i % window. Every push is timed; reported: max, p99.9,

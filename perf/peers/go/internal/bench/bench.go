@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Package bench holds what the Go peers of the tricolor benchmarks share:
 // statistics, the pause/MMU analysis, and result rows in the shared CSV
 // format (benchmark,case,impl,metric,unit,median,min,max,reps). When run by
