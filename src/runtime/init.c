@@ -17,20 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct tri_runtime tri_rt = {
-	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
-	.cycle_cond = PTHREAD_COND_INITIALIZER,
-	.cycle_done = PTHREAD_COND_INITIALIZER,
-};
-struct tri_stats tri_stats;
-
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void tri_require_init(const char *fn)
-{
-	if (unlikely(!ld_acquire(&tri_rt.initialized)))
-		tri_fatal("%s: tri_init has not been called", fn);
-}
 
 int tri_init(const char *options)
 {
