@@ -29,7 +29,7 @@
  * returns. A thread descheduled while holding the grey-queue or a central
  * lock therefore never lengthens another thread's handshake pause (with 64
  * threads on 2 cores it did: 30-60 ms sweep actions in perf/churn).
- *  HS_STOP        park until world_start (checkmark only).
+ *  HS_STOP        park until handshake_world_start (checkmark only).
  */
 #ifndef TRI_HANDSHAKE_H
 #define TRI_HANDSHAKE_H
@@ -40,10 +40,10 @@ enum hs_action { HS_NONE = 0, HS_BARRIER_ON, HS_SCAN_STACK, HS_FLUSH, HS_SWEEP, 
 /* Coordinator: run action on every attached thread; returns when all did. */
 void handshake(enum hs_action a);
 /* Coordinator: stop every attached thread (HS_STOP) / let them go. */
-void world_stop(void);
-void world_start(void);
+void handshake_world_stop(void);
+void handshake_world_start(void);
 /* Owner: run a pending handshake action (t->slow had SLOW_POLL). */
-void safepoint_slow(struct tri_thread *t);
+void handshake_safepoint_slow(struct tri_thread *t);
 /* Called by the tri_blocking_enter stub (thread.c) with the caller's
  * callee-saved registers and stack pointer. */
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
@@ -51,7 +51,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 static inline void handshake_poll(struct tri_thread *t)
 {
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 }
 
 /* Implemented by the collector parts, called by actions. */

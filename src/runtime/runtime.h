@@ -145,7 +145,7 @@ __attribute__((noreturn, format(printf, 1, 2))) void tri_fatal(const char *fmt, 
 __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
 /* Name a function for a report: "symbol+0x10", "0x... (in libfoo.so)" or
  * the address (dladdr; fatal.c). */
-void describe_fn(void *fn, char *buf, size_t len);
+void rt_describe_fn(void *fn, char *buf, size_t len);
 
 /* Clear a stack slot that holds a heap pointer the thread no longer needs.
  * A plain store to a dead local is removed by the compiler, and the stale
