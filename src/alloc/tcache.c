@@ -3,7 +3,7 @@
  */
 #include "alloc/tcache.h"
 #include "runtime/heapprof.h"
-#include "runtime/preempt.h"
+#include "runtime/nopreempt.h"
 #include "alloc/central.h"
 #include "alloc/layout.h"
 #include "alloc/memcheck.h"

@@ -13,7 +13,7 @@
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "alloc/special.h"
-#include "callback/queue.h"
+#include "runtime/cycle.h"
 #include "mark/roots.h"
 #include "mark/data_roots.h"
 #include "mark/scan.h"
@@ -155,7 +155,8 @@ void checkmark_run(void)
 	roots_visit(root_visit, NULL);
 	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
-	cbq_visit_queued(queued_visit, NULL);
+	if (cycle_callbacks.visit_queued)
+		cycle_callbacks.visit_queued(queued_visit, NULL);
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {

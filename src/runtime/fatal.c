@@ -7,7 +7,7 @@
  * deadline.
  */
 #include "runtime/runtime.h"
-#include "runtime/preempt.h"
+#include "runtime/nopreempt.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>

@@ -17,7 +17,6 @@
 #include "runtime/handshake.h"
 #include "alloc/os_mem.h"
 #include "mark/scan.h"
-#include "final/finalizer.h"
 #include "runtime/preempt.h"
 #include "runtime/probes.h"
 #include <sched.h>
@@ -25,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+void (*handshake_watchdog_hook)(void); /* see handshake.h: set once by tri_init */
 static uint64_t hs_epoch;	/* coordinator only */
 static int hs_action;		/* see invariants */
 static int world_stopped;	/* seq_cst; set by handshake_world_stop, cleared by handshake_world_start */
@@ -257,7 +257,7 @@ void handshake_safepoint_slow(struct tri_thread *t)
  */
 static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
 {
-	finalizer_watchdog();
+	handshake_watchdog();
 	uint64_t waited = tri_now_ns() - since;
 	if (!*reported && waited > 1000000000ull) {
 		*reported = true;

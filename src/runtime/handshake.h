@@ -38,6 +38,21 @@
 enum hs_action { HS_NONE = 0, HS_BARRIER_ON, HS_SCAN_STACK, HS_FLUSH, HS_SWEEP, HS_STOP };
 
 /* Coordinator: run action on every attached thread; returns when all did. */
+/*
+ * The coordinator's watchdog: a periodic check it runs while it waits for
+ * a thread (here) or idles between cycles (runtime/cycle.c). The layer
+ * above passes it in (docs/design.md "Layers"): tri_init sets it to
+ * finalizer_watchdog before the coordinator starts (thread creation
+ * publishes it); never written again. handshake_watchdog() runs it if set.
+ */
+extern void (*handshake_watchdog_hook)(void);
+static inline void handshake_watchdog(void)
+{
+	void (*f)(void) = handshake_watchdog_hook;
+	if (f)
+		f();
+}
+
 void handshake(enum hs_action a);
 /* Coordinator: stop every attached thread (HS_STOP) / let them go. */
 void handshake_world_stop(void);

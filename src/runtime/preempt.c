@@ -83,7 +83,6 @@
  */
 #include "runtime/preempt.h"
 #include "alloc/memcheck.h"
-#include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/thread.h"
 #include <errno.h>
@@ -93,7 +92,6 @@
 #include <string.h>
 #include <ucontext.h>
 
-__thread unsigned tri_nopreempt __attribute__((tls_model("initial-exec")));
 /* The record this thread last attached with (set by preempt_thread_init,
  * kept after detach; owner only): a poke sent just before the thread
  * detached still carries it (condition 6). */

@@ -205,6 +205,16 @@ void __tsan_release(void *addr);
 #endif
 extern int tri_rcu_sync_token;
 
+/* Code that reads memory no C object owns at that moment (a conservative
+ * scan of object words, stack slots, a signal frame: mark/scan.h,
+ * runtime/preempt.c) is excluded from sanitizer instrumentation. */
+#if defined(__clang__) || __GNUC__ >= 8
+#define TRI_NO_SANITIZE                                                       \
+	__attribute__((no_sanitize("address", "thread", "undefined")))
+#else
+#define TRI_NO_SANITIZE
+#endif
+
 /* Abort unless tri_init ran (name: the calling API function). */
 void tri_require_init(const char *fn);
 
