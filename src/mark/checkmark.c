@@ -155,8 +155,7 @@ void checkmark_run(void)
 	roots_visit(root_visit, NULL);
 	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
-	if (cycle_callbacks.visit_queued)
-		cycle_callbacks.visit_queued(queued_visit, NULL);
+	cycle_callbacks.visit_queued(queued_visit, NULL);
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {

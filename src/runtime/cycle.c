@@ -122,8 +122,7 @@ static void run_cycle(uint64_t n, bool forced)
 	roots_scan(&roots);
 	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
-	if (cycle_callbacks.mark_roots)
-		cycle_callbacks.mark_roots(&roots);
+	cycle_callbacks.mark_roots(&roots);
 	gcwork_dispose(&roots);
 
 	/* 4. Stacks, once each; from here on threads allocate black. */
@@ -202,8 +201,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);
 	st_relaxed(&tri_stats.sweep_last_ns, t_end - t_hs3);
 	TRI_PROBE2(cycle__end, n, live);
-	if (cycle_callbacks.check_report)
-		cycle_callbacks.check_report(n);
+	cycle_callbacks.check_report(n);
 
 	gt.rounds = rounds;
 	gt.heap1 = heap_marked_at;
@@ -295,6 +293,13 @@ void cycle_after_fork_child(void)
 
 int cycle_init(void)
 {
+	/* The hooks the layers above pass in (cycle.h, sweep.h, handshake.h)
+	 * are all set before the coordinator starts: a missing one would
+	 * silently drop callback roots or reports, so it aborts here. */
+	if (!cycle_callbacks.mark_roots || !cycle_callbacks.check_report ||
+	    !cycle_callbacks.visit_queued || !cycle_callbacks.drain ||
+	    !sweep_dead_hook || !handshake_watchdog_hook)
+		tri_fatal("tricolor: cycle_init: a hook of the layer above is not set (runtime/init.c)");
 	return tri_spawn_thread(coordinator_main, NULL, "tri-coord", -1);
 }
 

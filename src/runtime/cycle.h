@@ -18,7 +18,8 @@ struct gcwork;
  *   drain         wait for queued callbacks (tri_drain), for external.c
  * Written once by tri_init (api) before the coordinator and the mark
  * workers start (thread creation publishes them); never written again.
- * A NULL member is skipped (drain then reports a timeout, -1).
+ * cycle_init aborts if one is missing (as it does for sweep_dead_hook and
+ * handshake_watchdog_hook), so the users call them unconditionally.
  */
 struct cycle_callbacks {
 	void (*mark_roots)(struct gcwork *w);

@@ -43,14 +43,12 @@ enum hs_action { HS_NONE = 0, HS_BARRIER_ON, HS_SCAN_STACK, HS_FLUSH, HS_SWEEP, 
  * a thread (here) or idles between cycles (runtime/cycle.c). The layer
  * above passes it in (docs/design.md "Layers"): tri_init sets it to
  * finalizer_watchdog before the coordinator starts (thread creation
- * publishes it); never written again. handshake_watchdog() runs it if set.
+ * publishes it); never written again; cycle_init aborts if it is unset.
  */
 extern void (*handshake_watchdog_hook)(void);
 static inline void handshake_watchdog(void)
 {
-	void (*f)(void) = handshake_watchdog_hook;
-	if (f)
-		f();
+	handshake_watchdog_hook();
 }
 
 void handshake(enum hs_action a);

@@ -36,7 +36,7 @@ enum { SWEEP_FREED = 0, SWEEP_FULL = 1, SWEEP_HAS_FREE = 2 };
  * layer above's business (docs/design.md "Layers": sweeping is heap, the
  * specials are gc): tri_init sets it to specials_sweep before any thread
  * that sweeps is started (thread creation publishes it); never written
- * again. NULL only before tri_init, when no span exists.
+ * again; cycle_init aborts if it is unset.
  */
 typedef void sweep_dead_fn(struct span *s, uint64_t *live, uint64_t *dead);
 extern sweep_dead_fn *sweep_dead_hook;
