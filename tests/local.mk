@@ -13,6 +13,7 @@ include $(srcdir)/tests/valgrind.mk
 include $(srcdir)/tests/correctness.mk
 include $(srcdir)/tests/observability.mk
 include $(srcdir)/tests/weak.mk
+include $(srcdir)/tests/layers.mk
 
 # The README's example, built and run as a test.
 check_PROGRAMS += examples/hello

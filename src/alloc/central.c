@@ -138,7 +138,7 @@ static struct span *new_span(unsigned sc)
 	}
 	if (TRI_VG)
 		TRI_VG_NOACCESS((void *)s->base, bytes);
-	span_publish(s);
+	page_heap_span_publish(s);
 	pause_stall(TRI_PAUSE_HEAP, t0);
 	return s;
 }

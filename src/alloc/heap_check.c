@@ -70,5 +70,5 @@ void heap_check(void)
 		check_listed(c, sc, c->full[n & 1].head, 0, n);
 		tri_unlock(&c->lock);
 	}
-	heap_check_free_runs();
+	page_heap_check_free_runs();
 }

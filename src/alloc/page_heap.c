@@ -144,7 +144,7 @@ static void map_pages(struct span *s)
  * published), map to its struct; its interior pages may hold stale entries.
  * Coalescing (neighbour_free) only ever reads the page just before a run
  * and the page just after it, which are a neighbour's last and first pages,
- * and an in-use span maps all of its pages (span_publish). Stale interior
+ * and an in-use span maps all of its pages (page_heap_span_publish). Stale interior
  * entries name a struct that is free, unused, or in use for other pages:
  * object_lookup rejects all three (state, then bounds). Mapping every page
  * of a run instead made each split and merge O(run): 13% of a 256-byte
@@ -292,7 +292,7 @@ struct span *page_heap_alloc(size_t npages, bool *needzero)
 		bucket_insert(rest);
 	}
 	map_bounds(s); /* in transit: its new last page (free-run bounds) */
-	/* Neither free nor in use until span_publish: coalescing skips it. */
+	/* Neither free nor in use until page_heap_span_publish: coalescing skips it. */
 	st_relaxed(&s->state, SPAN_UNUSED);
 	*needzero = s->needzero;
 	s->needzero = 0;
@@ -302,7 +302,7 @@ struct span *page_heap_alloc(size_t npages, bool *needzero)
 	return s;
 }
 
-void span_publish(struct span *s)
+void page_heap_span_publish(struct span *s)
 {
 	map_pages(s);
 	st_release(&s->state, SPAN_INUSE);
@@ -429,7 +429,7 @@ void page_heap_usage(uint64_t *freeb, uint64_t *released)
 }
 
 /* heap_check.c: free-run invariants, under the page heap lock. */
-void heap_check_free_runs(void)
+void page_heap_check_free_runs(void)
 {
 	pthread_mutex_lock(&tri_heap.lock);
 	uint64_t total = 0;

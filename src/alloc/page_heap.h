@@ -28,11 +28,11 @@
 
 int page_heap_init(size_t reserve);
 /* A span of npages pages, state still SPAN_FREE and not in the page map's
- * in-use view until span_publish; *needzero says whether its memory may be
+ * in-use view until page_heap_span_publish; *needzero says whether its memory may be
  * dirty. NULL when the arena is exhausted or the OS refuses (errno ENOMEM). */
 struct span *page_heap_alloc(size_t npages, bool *needzero);
 /* Make every page of s map to s and release-store state SPAN_INUSE. */
-void span_publish(struct span *s);
+void page_heap_span_publish(struct span *s);
 /* Give s's pages back to the page heap (the span is unused after this).
  * dirty: the memory may hold non-zero bytes. */
 void page_heap_free(struct span *s, bool dirty);
@@ -47,5 +47,5 @@ void page_heap_fork_child(void);
 void page_heap_usage(uint64_t *free_bytes, uint64_t *released_bytes);
 /* Debug: check the free-run invariants (takes the page heap lock; aborts
  * naming the rule a run breaks). Called by heap_check.c. */
-void heap_check_free_runs(void);
+void page_heap_check_free_runs(void);
 #endif

@@ -4,7 +4,7 @@
  */
 #include "alloc/tcache.h"
 #include "runtime/heapprof.h"
-#include "runtime/preempt.h"
+#include "runtime/nopreempt.h"
 #include "alloc/central.h"
 #include "alloc/layout.h"
 #include "alloc/memcheck.h"
@@ -260,7 +260,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, unsigned kind, uintptr_
 	}
 	span_init_large(s, kind);
 	/* A memcheck block before the poison check and the zeroing read and
-	 * write it (free pages are NOACCESS), and before span_publish. */
+	 * write it (free pages are NOACCESS), and before page_heap_span_publish. */
 	if (TRI_VG)
 		TRI_VG_ALLOC((void *)s->base, bytes);
 	/* The one object is allocated already (freeindex 1): the range starts
@@ -272,7 +272,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, unsigned kind, uintptr_
 		sweep_check_poison((void *)s->base, bytes);
 	if (needzero || tri_rt.opt.poison)
 		memset((void *)s->base, 0, bytes);
-	if (kind == SPAN_TYPED) /* before span_publish shows it to a marker */
+	if (kind == SPAN_TYPED) /* before page_heap_span_publish shows it to a marker */
 		st_release((uintptr_t *)(s->limit - LAYOUT_HEADER), layout);
 	pause_stall(TRI_PAUSE_HEAP, t0); /* page heap, growth, clearing */
 	fetch_add(&tri_stats.heap_live, (int64_t)bytes);
@@ -284,7 +284,7 @@ static void *alloc_large(struct tri_thread *t, size_t n, unsigned kind, uintptr_
 	 * other order failed test_collector 2 times in 30 with checkmark. No
 	 * cycle can end its marking in between: that needs a flush handshake
 	 * this thread only answers at a safepoint. */
-	span_publish(s);
+	page_heap_span_publish(s);
 	central_add_large(s);
 	return (void *)s->base;
 }
@@ -298,7 +298,7 @@ void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout
 		tri_fatal("%s: thread not attached (call tri_thread_attach first)", fn[kind]);
 	}
 	if (ld_relaxed(&t->slow) & SLOW_POLL)
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 	if (n == 0)
 		return tri_zerobase;
 	if (n > TRI_MAX_SMALL)

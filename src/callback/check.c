@@ -118,7 +118,7 @@ static void check_visit(struct span *s, struct special *q, void *ctx)
 		return;
 	uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
 	char name[256];
-	describe_fn((void *)q->fn, name, sizeof name);
+	rt_describe_fn((void *)q->fn, name, sizeof name);
 	if (q->kind == SPECIAL_FINALIZER) {
 		if (!s->noscan && reaches(obj, obj + s->elemsize, obj)) {
 			c->reported++;

@@ -285,7 +285,7 @@ static void consumer_exited(void *arg)
 	struct cbq *q = r->q;
 	struct cbq_entry *e = &r->e[r->next - 1];
 	char name[256];
-	describe_fn((void *)e->fn, name, sizeof name);
+	rt_describe_fn((void *)e->fn, name, sizeof name);
 	tri_warn("tricolor: %s %s(%p) called pthread_exit or was cancelled; %s", q->what, name, e->arg,
 		 q->replaced);
 	tri_nopreempt = 1; /* unwinding out of preemptible_call */
@@ -546,7 +546,7 @@ void cbq_watchdog(struct cbq *q, uint64_t limit_ns)
 	uint64_t waiting = q->next_seq - q->nexecuted - 1;
 	pthread_mutex_unlock(&q->lock);
 	char name[256];
-	describe_fn((void *)fn, name, sizeof name);
+	rt_describe_fn((void *)fn, name, sizeof name);
 	double secs = (double)(now - since) / 1e9;
 	tri_warn("tricolor: slow %s: %s(%p) has been running for %.1f s; %llu %ss wait behind it (if it blocks, it must do so inside tri_blocking_enter/leave, or collection waits for it too)",
 		 q->what, name, arg, secs, (unsigned long long)waiting, q->what);

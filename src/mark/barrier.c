@@ -74,7 +74,7 @@ static inline struct tri_thread *barrier_enter(const char *fn)
 {
 	struct tri_thread *t = thread_require(fn);
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 	return t;
 }
 

@@ -3,7 +3,7 @@
  * checkmark.c - the checkmark verification (see checkmark.h).
  *
  * Invariant: nothing here calls malloc (or anything that may: stdio is used
- * only after world_start, or to abort). The world is stopped while it runs,
+ * only after handshake_world_start, or to abort). The world is stopped while it runs,
  * and a parked mutator may be inside malloc holding its arena lock (it was
  * stopped by the preemption signal inside the C library): a malloc here
  * would wait for it forever. Scratch memory is mmap'd (alloc/os_mem.h).
@@ -14,7 +14,7 @@
 #include "alloc/memcheck.h"
 #include "alloc/os_mem.h"
 #include "alloc/special.h"
-#include "callback/queue.h"
+#include "runtime/cycle.h"
 #include "mark/roots.h"
 #include "mark/data_roots.h"
 #include "mark/scan.h"
@@ -143,7 +143,7 @@ static void queued_visit(uintptr_t p, void *ctx)
 void checkmark_run(void)
 {
 	uint64_t t0 = tri_now_ns();
-	world_stop();
+	handshake_world_stop();
 	cm.cycle = ld_relaxed(&tri_rt.cycle);
 	uint32_t hwm = ld_acquire(&tri_heap.span_hwm);
 	cm.bits_cap = 0;
@@ -156,7 +156,7 @@ void checkmark_run(void)
 	roots_visit(root_visit, NULL);
 	data_roots_visit(root_visit, NULL);
 	specials_visit(special_visit, NULL);
-	cbq_visit_queued(queued_visit, NULL);
+	cycle_callbacks.visit_queued(queued_visit, NULL);
 	struct tri_thread *t;
 	rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &tri_threads, node) {
@@ -176,7 +176,7 @@ void checkmark_run(void)
 	}
 	os_scratch_free(cm.bits, cm.bits_cap);
 	cm.bits = NULL;
-	world_start();
+	handshake_world_start();
 	uint64_t len = tri_now_ns() - t0;
 	pause_record(NULL, TRI_PAUSE_STOP, t0, len);
 	if (tri_rt.opt.gctrace)

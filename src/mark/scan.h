@@ -11,7 +11,7 @@
  * Reads of heap words race with mutator stores by design: the write barrier
  * makes the result correct, and the loads are word-sized and aligned. The
  * scanning functions are therefore excluded from sanitizer instrumentation
- * (TRI_NO_SANITIZE): a conservative scanner reads stack slots and object
+ * (TRI_NO_SANITIZE, runtime/runtime.h): a conservative scanner reads stack slots and object
  * words that no C object owns at that moment.
  */
 #ifndef TRI_SCAN_H
@@ -22,13 +22,6 @@
 #include "runtime/runtime.h"
 
 #define OBLET_BYTES (128u << 10)
-
-#if defined(__clang__) || __GNUC__ >= 8
-#define TRI_NO_SANITIZE                                                       \
-	__attribute__((no_sanitize("address", "thread", "undefined")))
-#else
-#define TRI_NO_SANITIZE
-#endif
 
 /* The word at a, read conservatively: racy and possibly uninitialised, by
  * design (memcheck is told so on our copy, alloc/memcheck.h). */

@@ -46,8 +46,6 @@
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
 #include "alloc/special.h"
-#include "callback/queue.h"
-#include "final/finalizer.h"
 #include "mark/checkmark.h"
 #include "mark/color.h"
 #include "mark/roots.h"
@@ -76,6 +74,7 @@ static void test_point(int point)
 	if (unlikely(fn != NULL))
 		fn(point);
 }
+struct cycle_callbacks cycle_callbacks; /* see cycle.h: set once by tri_init */
 
 void cycle_trigger(void)
 {
@@ -132,7 +131,7 @@ static void run_cycle(uint64_t n, bool forced)
 	roots_scan(&roots);
 	data_roots_scan(&roots);
 	specials_mark_roots(&roots);
-	cbq_mark_roots(&roots);
+	cycle_callbacks.mark_roots(&roots);
 	gcwork_dispose(&roots);
 
 	/* 4. Stacks, once each; from here on threads allocate black. */
@@ -214,7 +213,7 @@ static void run_cycle(uint64_t n, bool forced)
 	st_relaxed(&tri_stats.mark_last_ns, t_mark - t_barrier);
 	st_relaxed(&tri_stats.sweep_last_ns, t_end - t_hs3);
 	TRI_PROBE2(cycle__end, n, live);
-	cbq_check_report(n);
+	cycle_callbacks.check_report(n);
 
 	gt.rounds = rounds;
 	gt.heap1 = heap_marked_at;
@@ -276,7 +275,7 @@ static void *coordinator_main(void *arg)
 			int r = pthread_cond_timedwait(&tri_rt.cycle_cond, &tri_rt.cycle_lock, &ts);
 			if (r == ETIMEDOUT) {
 				pthread_mutex_unlock(&tri_rt.cycle_lock);
-				finalizer_watchdog();
+				handshake_watchdog();
 				page_heap_scavenge(tri_now_ns(), false);
 				pthread_mutex_lock(&tri_rt.cycle_lock);
 			}
@@ -287,7 +286,7 @@ static void *coordinator_main(void *arg)
 		last_cycle_end_ns = tri_now_ns();
 		/* Also between back-to-back cycles: the idle wait above may
 		 * never time out while a program collects continually. */
-		finalizer_watchdog();
+		handshake_watchdog();
 		pthread_mutex_lock(&tri_rt.cycle_lock);
 		tri_rt.completed = n;
 		pthread_cond_broadcast(&tri_rt.cycle_done);
@@ -306,6 +305,13 @@ void cycle_after_fork_child(void)
 
 int cycle_init(void)
 {
+	/* The hooks the layers above pass in (cycle.h, sweep.h, handshake.h)
+	 * are all set before the coordinator starts: a missing one would
+	 * silently drop callback roots or reports, so it aborts here. */
+	if (!cycle_callbacks.mark_roots || !cycle_callbacks.check_report ||
+	    !cycle_callbacks.visit_queued || !cycle_callbacks.drain ||
+	    !sweep_dead_hook || !handshake_watchdog_hook)
+		tri_fatal("tricolor: cycle_init: a hook of the layer above is not set (runtime/init.c)");
 	return tri_spawn_thread(coordinator_main, NULL, "tri-coord", -1);
 }
 

@@ -109,7 +109,7 @@ static void wait_for_release(struct tri_resource *r)
 		 * what is live; setting soft then let four threads drop 1000 pipes
 		 * each unchecked (tests/test_resource under load). The next
 		 * acquire over the limit waits again instead. */
-		if (tri_drain(1000) == 0 && ld_relaxed(&r->count) > r->limit)
+		if (cycle_callbacks.drain(1000) == 0 && ld_relaxed(&r->count) > r->limit)
 			st_relaxed(&r->soft, 1);
 	}
 	pthread_mutex_unlock(&r->wait_lock);

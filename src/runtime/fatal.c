@@ -4,11 +4,11 @@
  * stderr, Go style ("tri_set_finalizer: pointer is NULL"), then abort().
  * Nothing is ever lost silently: a caller that breaks a rule learns which.
  * Also the helpers every part shares: naming a function in a report
- * (describe_fn), detached internal threads and condition waits with a
+ * (rt_describe_fn), detached internal threads and condition waits with a
  * deadline.
  */
 #include "runtime/runtime.h"
-#include "runtime/preempt.h"
+#include "runtime/nopreempt.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-void describe_fn(void *fn, char *buf, size_t len)
+void rt_describe_fn(void *fn, char *buf, size_t len)
 {
 	Dl_info info;
 	if (dladdr(fn, &info) && info.dli_sname)

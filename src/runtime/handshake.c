@@ -18,7 +18,6 @@
 #include "runtime/handshake.h"
 #include "alloc/os_mem.h"
 #include "mark/scan.h"
-#include "final/finalizer.h"
 #include "runtime/preempt.h"
 #include "runtime/probes.h"
 #include <sched.h>
@@ -26,9 +25,10 @@
 #include <string.h>
 #include <time.h>
 
+void (*handshake_watchdog_hook)(void); /* see handshake.h: set once by tri_init */
 static uint64_t hs_epoch;	/* coordinator only */
 static int hs_action;		/* see invariants */
-static int world_stopped;	/* seq_cst; set by world_stop, cleared by world_start */
+static int world_stopped;	/* seq_cst; set by handshake_world_stop, cleared by handshake_world_start */
 /* BLOCKING threads held ACTING while stopped; coordinator only. mmap'd
  * scratch, not malloc: a thread parked by the stop may hold a malloc lock
  * (issue 14 case 4). held_bytes is the mapping's length. */
@@ -226,7 +226,7 @@ static void __attribute__((noinline)) stop_self(struct tri_thread *t, uint64_t r
 	pause_record(t->ring, TRI_PAUSE_STOP, t0, tri_now_ns() - t0);
 }
 
-void safepoint_slow(struct tri_thread *t)
+void handshake_safepoint_slow(struct tri_thread *t)
 {
 	fetch_and_seq(&t->slow, ~SLOW_POLL);
 	uint64_t req = ld_seq(&t->hs_req);
@@ -258,7 +258,7 @@ void safepoint_slow(struct tri_thread *t)
  */
 static void waiting_report(struct tri_thread *t, uint64_t since, bool *reported)
 {
-	finalizer_watchdog();
+	handshake_watchdog();
 	uint64_t waited = tri_now_ns() - since;
 	if (!*reported && waited > 1000000000ull) {
 		*reported = true;
@@ -359,24 +359,24 @@ void handshake(enum hs_action a)
 }
 
 /*
- * The registry lock is held from world_stop to world_start: no thread
+ * The registry lock is held from handshake_world_stop to handshake_world_start: no thread
  * attaches or detaches while the world is stopped. Without it a thread that
  * attached after the stop was posted ran on, unstopped and with no saved
  * stack bounds, while the checkmark scanned its stack (found by the soak: a
  * segfault scanning from address 0). A thread trying to attach waits on the
  * lock outside the registry; one detaching is already DETACHED and skipped.
- * Between world_stop and world_start nothing may call malloc: a thread may
+ * Between handshake_world_stop and handshake_world_start nothing may call malloc: a thread may
  * be parked inside malloc by the preemption signal, holding an arena lock
  * (held[] and the checkmark's memory are mmap'd scratch).
  */
-void world_stop(void)
+void handshake_world_stop(void)
 {
 	pthread_mutex_lock(&tri_registry_lock);
 	st_seq(&world_stopped, 1);
 	handshake(HS_STOP);
 }
 
-void world_start(void)
+void handshake_world_start(void)
 {
 	st_seq(&world_stopped, 0);
 	for (size_t i = 0; i < nheld; i++) {
@@ -392,7 +392,7 @@ void tri_safepoint(void)
 	NO_PREEMPT();
 	struct tri_thread *t = thread_require("tri_safepoint");
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 }
 
 /* Called by the tri_blocking_enter stub with the caller's callee-saved
@@ -428,5 +428,5 @@ void tri_blocking_leave(void)
 			     tri_now_ns() - t0);
 	}
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 }

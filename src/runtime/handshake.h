@@ -30,7 +30,7 @@
  * returns. A thread descheduled while holding the grey-queue or a central
  * lock therefore never lengthens another thread's handshake pause (with 64
  * threads on 2 cores it did: 30-60 ms sweep actions in perf/churn).
- *  HS_STOP        park until world_start (checkmark only).
+ *  HS_STOP        park until handshake_world_start (checkmark only).
  */
 #ifndef TRI_HANDSHAKE_H
 #define TRI_HANDSHAKE_H
@@ -39,12 +39,25 @@
 enum hs_action { HS_NONE = 0, HS_BARRIER_ON, HS_SCAN_STACK, HS_FLUSH, HS_SWEEP, HS_STOP };
 
 /* Coordinator: run action on every attached thread; returns when all did. */
+/*
+ * The coordinator's watchdog: a periodic check it runs while it waits for
+ * a thread (here) or idles between cycles (runtime/cycle.c). The layer
+ * above passes it in (docs/design.md "Layers"): tri_init sets it to
+ * finalizer_watchdog before the coordinator starts (thread creation
+ * publishes it); never written again; cycle_init aborts if it is unset.
+ */
+extern void (*handshake_watchdog_hook)(void);
+static inline void handshake_watchdog(void)
+{
+	handshake_watchdog_hook();
+}
+
 void handshake(enum hs_action a);
 /* Coordinator: stop every attached thread (HS_STOP) / let them go. */
-void world_stop(void);
-void world_start(void);
+void handshake_world_stop(void);
+void handshake_world_start(void);
 /* Owner: run a pending handshake action (t->slow had SLOW_POLL). */
-void safepoint_slow(struct tri_thread *t);
+void handshake_safepoint_slow(struct tri_thread *t);
 /* Called by the tri_blocking_enter stub (thread.c) with the caller's
  * callee-saved registers and stack pointer. */
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
@@ -52,7 +65,7 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
 static inline void handshake_poll(struct tri_thread *t)
 {
 	if (unlikely(ld_relaxed(&t->slow) & SLOW_POLL))
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 }
 
 /* Implemented by the collector parts, called by actions. */

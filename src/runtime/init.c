@@ -5,33 +5,25 @@
  */
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
+#include "alloc/special.h"
+#include "callback/queue.h"
+#include "final/finalizer.h"
 #include "mark/workers.h"
 #include "runtime/cycle.h"
 #include "runtime/fork.h"
 #include "runtime/pacer.h"
 #include "runtime/preempt.h"
+#include "runtime/handshake.h"
 #include "runtime/heapprof.h"
 #include "runtime/stats.h"
 #include "runtime/thread.h"
 #include "runtime/trace.h"
+#include "sweep/sweep.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-struct tri_runtime tri_rt = {
-	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
-	.cycle_cond = PTHREAD_COND_INITIALIZER,
-	.cycle_done = PTHREAD_COND_INITIALIZER,
-};
-struct tri_stats tri_stats;
-
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void tri_require_init(const char *fn)
-{
-	if (unlikely(!ld_acquire(&tri_rt.initialized)))
-		tri_fatal("%s: tri_init has not been called", fn);
-}
 
 int tri_init(const char *options)
 {
@@ -54,6 +46,14 @@ int tri_init(const char *options)
 	tri_rt.start_ns = tri_now_ns();
 	tri_rt.pid = getpid();
 	size_class_init();
+	sweep_dead_hook = specials_sweep;
+	handshake_watchdog_hook = finalizer_watchdog;
+	cycle_callbacks = (struct cycle_callbacks){
+		.mark_roots = cbq_mark_roots,
+		.check_report = cbq_check_report,
+		.visit_queued = cbq_visit_queued,
+		.drain = tri_drain,
+	};
 	central_init();
 	r = page_heap_init(o.heap_reserve);
 	if (r) {

@@ -7,7 +7,7 @@
  * the checkmark stop); thread.c (ring per attach); tri_pauses (users).
  */
 #include "runtime/pause.h"
-#include "runtime/preempt.h"
+#include "runtime/nopreempt.h"
 #include "runtime/runtime.h"
 #include "runtime/probes.h"
 #include "runtime/thread.h"

@@ -18,7 +18,7 @@
  * tri_preempt_after_ns for a RUNNING thread, it sends it the signal
  * (pthread_sigqueue, with the thread's record in si_value so that other
  * senders' signals are told apart and forwarded to the handler the program had installed).
- * The handler runs safepoint_slow, exactly as if the thread had called
+ * The handler runs handshake_safepoint_slow, exactly as if the thread had called
  * tri_safepoint at the interrupted instruction, only if all of these hold:
  *  1. the thread is attached and RUNNING (a BLOCKING thread is acted for by
  *     the collector; running its action here too would race with it);
@@ -85,7 +85,6 @@
  */
 #include "runtime/preempt.h"
 #include "alloc/memcheck.h"
-#include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/thread.h"
 #include <errno.h>
@@ -95,7 +94,6 @@
 #include <string.h>
 #include <ucontext.h>
 
-__thread unsigned tri_nopreempt __attribute__((tls_model("initial-exec")));
 /* The record this thread last attached with (set by preempt_thread_init,
  * kept after detach; owner only): a poke sent just before the thread
  * detached still carries it (condition 6). */
@@ -293,7 +291,7 @@ static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, vo
 			TRI_VG_DEFINED((void *)here, sp - here);
 		}
 		tri_nopreempt++;
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 		tri_nopreempt--;
 	} else {
 		fetch_add(&tri_stats.preempt_declined, 1);

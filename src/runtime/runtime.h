@@ -146,7 +146,7 @@ __attribute__((noreturn, format(printf, 1, 2))) void tri_fatal(const char *fmt, 
 __attribute__((format(printf, 1, 2))) void tri_warn(const char *fmt, ...);
 /* Name a function for a report: "symbol+0x10", "0x... (in libfoo.so)" or
  * the address (dladdr; fatal.c). */
-void describe_fn(void *fn, char *buf, size_t len);
+void rt_describe_fn(void *fn, char *buf, size_t len);
 
 /* Clear a stack slot that holds a heap pointer the thread no longer needs.
  * A plain store to a dead local is removed by the compiler, and the stale
@@ -205,6 +205,16 @@ void __tsan_release(void *addr);
 #define tsan_release(p) ((void)0)
 #endif
 extern int tri_rcu_sync_token;
+
+/* Code that reads memory no C object owns at that moment (a conservative
+ * scan of object words, stack slots, a signal frame: mark/scan.h,
+ * runtime/preempt.c) is excluded from sanitizer instrumentation. */
+#if defined(__clang__) || __GNUC__ >= 8
+#define TRI_NO_SANITIZE                                                       \
+	__attribute__((no_sanitize("address", "thread", "undefined")))
+#else
+#define TRI_NO_SANITIZE
+#endif
 
 /* Abort unless tri_init ran (name: the calling API function). */
 void tri_require_init(const char *fn);

@@ -336,7 +336,7 @@ void tri_thread_detach(void)
 	if (ld_relaxed(&t->state) != TS_RUNNING)
 		tri_fatal("tri_thread_detach: called inside tri_blocking_enter/tri_blocking_leave");
 	if (ld_relaxed(&t->slow) & SLOW_POLL)
-		safepoint_slow(t);
+		handshake_safepoint_slow(t);
 	/* Everything this thread shaded reaches the marker before it goes. */
 	wbuf_flush(t);
 	handshake_thread_exit(t); /* unless the coordinator already took them */

@@ -6,13 +6,13 @@
 #include "alloc/central.h"
 #include "alloc/memcheck.h"
 #include "alloc/page_heap.h"
-#include "alloc/special.h"
 #include "runtime/probes.h"
 #include "runtime/runtime.h"
 #include <sched.h>
 #include <string.h>
 
 uint64_t tri_sweep_live_bytes;
+sweep_dead_fn *sweep_dead_hook;
 
 void sweep_poison(void *p, size_t n)
 {
@@ -102,7 +102,7 @@ int sweep_span(struct span *s)
 		dead[w] = allocated & ~live[w];
 	}
 	if (ld_acquire(&s->specials)) /* written under special_lock, read as a hint */
-		specials_sweep(s, live, dead);
+		sweep_dead_hook(s, live, dead);
 	/* The weak cells of this span now reflect cycle n's decision (the dead
 	 * ones were cleared above); published before the mark bits are cleared
 	 * below, so a weak read that sees a cleared mark bit also sees this

@@ -31,6 +31,19 @@ enum { SWEEP_FREED = 0, SWEEP_FULL = 1, SWEEP_HAS_FREE = 2 };
 
 #define TRI_POISON 0xdeadbeefdeadbeefull
 
+/*
+ * The dead-object hook: sweep_span calls it for a span that has specials
+ * (finalizers, cleanups, weak cells), with the span's live and dead
+ * bitmaps, before it clears the mark bits; the hook may queue callbacks and
+ * move objects from dead to live (resurrection for a finalizer). It is the
+ * layer above's business (docs/design.md "Layers": sweeping is heap, the
+ * specials are gc): tri_init sets it to specials_sweep before any thread
+ * that sweeps is started (thread creation publishes it); never written
+ * again; cycle_init aborts if it is unset.
+ */
+typedef void sweep_dead_fn(struct span *s, uint64_t *live, uint64_t *dead);
+extern sweep_dead_fn *sweep_dead_hook;
+
 /* Sweep s for tri_rt.sweep_cycle; returns what became of it. */
 int sweep_span(struct span *s);
 /* Sweep every remaining unswept span and wait for lazy sweepers. */
