@@ -11,6 +11,7 @@
 #                        without groff warnings
 #  packaging/docs.sh     docs name no development-machine paths; design.md's
 #                        contents list matches its sections
+#  packaging/spdx.sh     every source file has its SPDX license line
 
 check_PROGRAMS += tests/test_api tests/test_api_static
 TESTS += tests/test_api tests/test_api_static
@@ -38,7 +39,8 @@ tests_libtri_test_dso_la_SOURCES = tests/test_dso.c
 tests_libtri_test_dso_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
 PACKAGING_CHECKS = tests/packaging/pkgconfig.sh tests/packaging/exports.sh \
-	tests/packaging/cxx.sh tests/packaging/man.sh tests/packaging/docs.sh
+	tests/packaging/cxx.sh tests/packaging/man.sh tests/packaging/docs.sh \
+	tests/packaging/spdx.sh
 TESTS += $(PACKAGING_CHECKS)
 EXTRA_DIST += $(PACKAGING_CHECKS) tests/test_cxx.cc
 AM_TESTS_ENVIRONMENT += TRI_SAN_CFLAGS='$(SAN_CFLAGS)'; export TRI_SAN_CFLAGS;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nopreempt.h - the per-thread no-preemption counter (base layer, see
  * docs/design.md "Layers"; the preemption itself is runtime/preempt.h).

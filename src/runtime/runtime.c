@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime.c - the definitions of the global state declared in runtime.h
  * (tri_rt, tri_stats), of the no-preemption counter of nopreempt.h
