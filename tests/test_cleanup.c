@@ -705,6 +705,51 @@ START_TEST(test_cleanup_added_while_marking_gets_intact_arg)
 }
 END_TEST
 
+/*
+ * The checkmark stop against workers cycling the queue lock. A worker used
+ * to take the queue lock inside a blocking region and leave the region
+ * holding it: when the checkmark's stop began in between, the worker waited
+ * in tri_blocking_leave for the stop to end, holding the lock the stopped
+ * world's checkmark then waited for (it visits the queued callbacks). Found
+ * by the TSan run of the test above (a hang, about 1 run in 10); here many
+ * short cleanups keep four workers taking the lock while cycles run back to
+ * back, each ending in a checkmark stop. A deadlock fails on the timeout.
+ */
+static void cleanup_count(void *arg)
+{
+	(void)arg;
+	cbs_inc(&g_count);
+}
+
+static void *add_cleanups_for_a_while(void *a)
+{
+	long *countp = a, i = 0;
+	uint64_t c0 = cbs_metric("/gc/cycles/total:gc-cycles");
+	double end = cbs_now() + 2.0 * (double)tsup_time_scale();
+	while (cbs_now() < end || cbs_metric("/gc/cycles/total:gc-cycles") - c0 < 20) {
+		for (int j = 0; j < 64; j++, i++) {
+			void *obj = tri_alloc(16);
+			tri_add_cleanup(obj, cleanup_count, NULL);
+		}
+	}
+	*countp = i;
+	return NULL;
+}
+
+START_TEST(test_checkmark_stop_never_deadlocks_with_workers_taking_the_queue_lock)
+{
+	ck_assert_int_eq(tri_init("debug=checkmark,cleanup_workers=4"), 0);
+	long n = 0;
+	struct cbs_thread col;
+	cbs_spawn(&col, collector_loop, NULL);
+	cbs_run_in_thread(add_cleanups_for_a_while, &n);
+	__atomic_store_n(&g_stop, 1, __ATOMIC_SEQ_CST);
+	cbs_join(&col);
+	ck_assert_msg(cbs_collect_until(&g_count, n, 10), "%ld of %ld ran", cbs_get(&g_count), n);
+	ck_assert_int_eq(cbs_get(&g_count), n);
+}
+END_TEST
+
 /* ================================================================ */
 /* The worker pool                                                   */
 /* ================================================================ */
@@ -919,6 +964,7 @@ static Suite *cleanup_suite(void)
 	tcase_add_test(tc, test_cleanup_handles_are_unique_and_nonzero);
 	tcase_add_test(tc, test_finalizer_runs_first_then_cleanups_once_unreachable_again);
 	tcase_add_test(tc, test_cleanup_added_while_marking_gets_intact_arg);
+	tcase_add_test(tc, test_checkmark_stop_never_deadlocks_with_workers_taking_the_queue_lock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pool");

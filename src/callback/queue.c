@@ -316,6 +316,34 @@ static void consumer_exited(void *arg)
  * for up to a second.) The array is sized per discipline (a variable-length
  * array) so that no unused slot of it holds a stale pointer either.
  */
+/*
+ * A consumer takes q->lock: on return it holds it and is RUNNING. A
+ * handshake must not wait for a consumer queued on the lock behind another
+ * (issue 12), so the wait is in a blocking region. The region is never left
+ * holding the lock while an action or the checkmark stop is in progress on
+ * this thread: the stopped world's checkmark takes every queue lock
+ * (cbq_visit_queued), and tri_blocking_leave would wait for the stop to end
+ * holding it; that deadlocked (tests/test_cleanup.c
+ * test_checkmark_stop_never_deadlocks_with_workers_taking_the_queue_lock,
+ * every run). So the lock is dropped and the wait done with nothing held.
+ * Invariant Q1: a consumer never waits for the collector holding q->lock.
+ */
+static void consumer_lock(struct cbq *q, struct tri_thread *t)
+{
+	if (!pthread_mutex_trylock(&q->lock))
+		return;
+	for (;;) {
+		tri_blocking_enter();
+		pthread_mutex_lock(&q->lock);
+		if (handshake_try_leave(t))
+			return;
+		pthread_mutex_unlock(&q->lock);
+		tri_blocking_leave();
+		if (!pthread_mutex_trylock(&q->lock))
+			return;
+	}
+}
+
 static __attribute__((noinline)) bool run_locked(struct cbq *q, struct cbq_consumer *me,
 						 struct tri_thread *t, uint64_t *batch_start, uint64_t *batch_n)
 {
@@ -335,6 +363,8 @@ static __attribute__((noinline)) bool run_locked(struct cbq *q, struct cbq_consu
 	if (want_consumer_locked(q))
 		spawn_locked(q);
 	pthread_mutex_unlock(&q->lock);
+	/* The action consumer_lock left pending, before the first callback. */
+	handshake_poll(t);
 	if (t->barrier_on)
 		for (uint32_t i = 0; i < r.n; i++)
 			barrier_shade(t, (uintptr_t)e[i].arg);
@@ -370,12 +400,8 @@ static __attribute__((noinline)) bool run_locked(struct cbq *q, struct cbq_consu
 		st_relaxed(&q->running_since, 0);
 		st_relaxed(&q->running_arg, NULL);
 	}
-	/* The queue lock is taken inside a blocking region, so a handshake
-	 * never waits for a consumer queued behind another on q->lock. This
-	 * consumer holds no heap pointer here (the args were cleared). */
-	tri_blocking_enter();
-	pthread_mutex_lock(&q->lock);
-	tri_blocking_leave();
+	/* This consumer holds no heap pointer here (the args were cleared). */
+	consumer_lock(q, t);
 	me->running = 0;
 	me->held = 0;
 	executed_locked(q, r.n);
@@ -428,7 +454,7 @@ static void *consumer_main(void *arg)
 		}
 		pthread_mutex_unlock(&q->lock);
 		tri_blocking_leave();
-		pthread_mutex_lock(&q->lock);
+		consumer_lock(q, t);
 	}
 }
 

@@ -409,6 +409,12 @@ void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp)
 	st_release(&t->state, TS_BLOCKING);
 }
 
+bool handshake_try_leave(struct tri_thread *t)
+{
+	uint32_t exp = TS_BLOCKING;
+	return cas_acq(&t->state, &exp, TS_RUNNING);
+}
+
 void tri_blocking_leave(void)
 {
 	NO_PREEMPT();

@@ -61,6 +61,16 @@ void handshake_safepoint_slow(struct tri_thread *t);
 /* Called by the tri_blocking_enter stub (thread.c) with the caller's
  * callee-saved registers and stack pointer. */
 void tri_blocking_enter_impl(uintptr_t *regs, uintptr_t caller_sp);
+/*
+ * Owner, inside a blocking region: leave it only if no action (nor the
+ * checkmark stop) is in progress on this record, CAS BLOCKING -> RUNNING;
+ * false, still blocking, otherwise. Runs no pending action: the caller's
+ * next safepoint does. For a runtime thread that took, inside the region,
+ * a lock the collector itself takes while an action or the stop is in
+ * progress: tri_blocking_leave would wait for it holding that lock, a
+ * deadlock (callback/queue.c's consumer_lock).
+ */
+bool handshake_try_leave(struct tri_thread *t);
 /* Owner: a safepoint (runtime threads between two user callbacks). */
 static inline void handshake_poll(struct tri_thread *t)
 {
