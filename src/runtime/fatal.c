@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void rt_describe_fn(void *fn, char *buf, size_t len)
@@ -70,10 +71,33 @@ struct spawn_start {
 /* Monotonic per-process counter for thread names without their own index. */
 static unsigned spawn_seq;
 
+/*
+ * glibc gives a new thread the cached stack of a thread that exited (and,
+ * in a fork child, of every parent thread that did not survive the fork).
+ * The new thread's frames leave slots unwritten (alignment, unused locals,
+ * many more under ASan's redzones) that still hold the old thread's words;
+ * a runtime thread that is attached (finalizer thread, cleanup workers) has
+ * its stack scanned conservatively, and such a word retained the object
+ * that reused its address (under ASan a search of a tests/test_fork child
+ * whose finalizer never ran found the only word naming its object 5 KiB
+ * below the top of such a reused stack).
+ * So a runtime thread zeroes the stack its frames will use (runtime threads
+ * run shallow: their deepest frames, user callbacks aside, are far less)
+ * before it runs. 64 KiB written once per thread start.
+ */
+#define SPAWN_SCRUB_BYTES 65536
+static __attribute__((noinline)) void scrub_reused_stack(void)
+{
+	volatile char buf[SPAWN_SCRUB_BYTES];
+	memset((char *)buf, 0, sizeof buf);
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 /* The runtime's threads run tricolor code: never preempted, except inside
  * the user callbacks they run (preemptible_call). */
 static void *spawn_main(void *p)
 {
+	scrub_reused_stack();
 	struct spawn_start st = *(struct spawn_start *)p;
 	free(p);
 	tri_nopreempt = 1;
