@@ -33,6 +33,9 @@ struct cm {
 	size_t n, cap;
 	uint64_t cycle;
 	uint64_t reached;
+	/* For the report of a white object: the heap object being traversed
+	 * (0 while the roots are) and the address of the word being read. */
+	uintptr_t parent, word_at;
 };
 
 static struct cm cm;
@@ -71,9 +74,20 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 		return;
 	*w |= bit;
 	cm.reached++;
-	if (white)
+	if (white) {
+		struct span *ps = NULL;
+		uint32_t pidx = 0;
+		uintptr_t parent = cm.parent ? object_lookup(cm.parent, &ps, &pidx) : 0;
+		if (parent)
+			tri_warn("tricolor: checkmark: the referrer is %p (size class %u, %s, word +%zu), cycle %llu",
+				 (void *)parent, ps->cls,
+				 mark_is_set(ps, pidx)				  ? "marked"
+				 : span_black_allocated(ps, pidx, cm.cycle) ? "allocated black"
+									    : "white",
+				 (size_t)(cm.word_at - parent), (unsigned long long)cm.cycle);
 		tri_fatal("tricolor: checkmark: object %p (size class %u, %zu bytes, reached from %s) is reachable but the concurrent mark left it white",
 			  (void *)obj, s->cls, s->elemsize, from);
+	}
 	if (!s->noscan)
 		cm_push(obj);
 }
@@ -86,6 +100,7 @@ TRI_NO_SANITIZE static void cm_range(uintptr_t lo, uintptr_t hi, const char *fro
 	lo = (lo + 7) & ~(uintptr_t)7;
 	for (uintptr_t a = lo; a + 8 <= hi; a += 8) {
 		uintptr_t v = *(uintptr_t *)a;
+		cm.word_at = a;
 		cm_mark(TRI_VG ? tri_vg_defined_word(v) : v, from, lenient);
 	}
 }
@@ -94,6 +109,7 @@ TRI_NO_SANITIZE static void cm_range(uintptr_t lo, uintptr_t hi, const char *fro
 TRI_NO_SANITIZE static void cm_word(uintptr_t a, void *ctx)
 {
 	uintptr_t v = *(uintptr_t *)a;
+	cm.word_at = a;
 	cm_mark(TRI_VG ? tri_vg_defined_word(v) : v, ctx, false);
 }
 
@@ -152,6 +168,7 @@ void checkmark_run(void)
 		tri_fatal("tricolor: checkmark: out of memory");
 	cm.n = 0;
 	cm.reached = 0;
+	cm.parent = 0;
 
 	roots_visit(root_visit, NULL);
 	data_roots_visit(root_visit, NULL);
@@ -172,6 +189,7 @@ void checkmark_run(void)
 	rcu_read_unlock();
 	while (cm.n) {
 		uintptr_t obj = cm.stack[--cm.n];
+		cm.parent = obj;
 		cm_object(obj, span_of(obj), "a heap object");
 	}
 	os_scratch_free(cm.bits, cm.bits_cap);
