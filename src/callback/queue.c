@@ -304,19 +304,6 @@ static void consumer_exited(void *arg)
 }
 
 /*
- * Take up to max queued entries (q->lock held on entry and on return) and
- * run them in order; false if the queue is empty. The taken entries are
- * roots while they wait in e (queue.h). Not inlined, on purpose: the
- * entries live only in this frame and in registers it saves and restores,
- * all gone once it returns, so an idle
- * consumer's stack and saved registers (scanned conservatively while it
- * sleeps) never keep the last arg alive. (With the entry in the loop's
- * frame, the compiler dropped the clear of the dead local and kept the
- * value in a callee-saved register: an idle worker kept its last arg alive
- * for up to a second.) The array is sized per discipline (a variable-length
- * array) so that no unused slot of it holds a stale pointer either.
- */
-/*
  * A consumer takes q->lock: on return it holds it and is RUNNING. A
  * handshake must not wait for a consumer queued on the lock behind another
  * (issue 12), so the wait is in a blocking region. The region is never left
@@ -344,6 +331,19 @@ static void consumer_lock(struct cbq *q, struct tri_thread *t)
 	}
 }
 
+/*
+ * Take up to max queued entries (q->lock held on entry and on return) and
+ * run them in order; false if the queue is empty. The taken entries are
+ * roots while they wait in e (queue.h). Not inlined, on purpose: the
+ * entries live only in this frame and in registers it saves and restores,
+ * all gone once it returns, so an idle
+ * consumer's stack and saved registers (scanned conservatively while it
+ * sleeps) never keep the last arg alive. (With the entry in the loop's
+ * frame, the compiler dropped the clear of the dead local and kept the
+ * value in a callee-saved register: an idle worker kept its last arg alive
+ * for up to a second.) The array is sized per discipline (a variable-length
+ * array) so that no unused slot of it holds a stale pointer either.
+ */
 static __attribute__((noinline)) bool run_locked(struct cbq *q, struct cbq_consumer *me,
 						 struct tri_thread *t, uint64_t *batch_start, uint64_t *batch_n)
 {

@@ -424,12 +424,8 @@ void tri_blocking_leave(void)
 		if (exp != TS_ACTING)
 			tri_fatal("tri_blocking_leave: not inside a blocking region");
 		uint64_t t0 = tri_now_ns();
-		for (unsigned spins = 0;; spins++) {
-			exp = TS_BLOCKING;
-			if (cas_acq(&t->state, &exp, TS_RUNNING))
-				break;
+		for (unsigned spins = 0; !handshake_try_leave(t); spins++)
 			backoff(spins);
-		}
 		pause_record(t->ring, ld_seq(&world_stopped) ? TRI_PAUSE_STOP : TRI_PAUSE_HANDSHAKE, t0,
 			     tri_now_ns() - t0);
 	}
