@@ -53,6 +53,26 @@ static void cm_push(uintptr_t obj)
 	cm.stack[cm.n++] = obj;
 }
 
+/* For the report of a white object: the slot's span state and its first
+ * words, so the report says what the object is (a program's structure, a
+ * stale copy, zeroes) and how its span got its colour. Aborting anyway. */
+static void cm_describe(const char *what, uintptr_t obj, struct span *s, uint32_t idx)
+{
+	tri_warn("tricolor: checkmark: %s %p: span %p slot %u of %u, freeindex %u, black_from %u "
+		 "black_cycle %llu, swept_cycle %llu, in_cache %u, alloc bit %u, mark bit %u",
+		 what, (void *)obj, (void *)s->base, idx, s->nelems, ld_relaxed(&s->freeindex),
+		 ld_relaxed(&s->black_from), (unsigned long long)ld_relaxed(&s->black_cycle),
+		 (unsigned long long)s->swept_cycle, (unsigned)s->in_cache,
+		 (unsigned)((s->alloc_bits[idx >> 6] >> (idx & 63)) & 1), (unsigned)mark_is_set(s, idx));
+	size_t words = s->elemsize / 8 < 64 ? s->elemsize / 8 : 64;
+	const uint64_t *w = (const uint64_t *)obj;
+	for (size_t i = 0; i < words; i += 4)
+		tri_warn("tricolor: checkmark:   +%-4zu %016llx %016llx %016llx %016llx", i * 8,
+			 (unsigned long long)w[i], (unsigned long long)(i + 1 < words ? w[i + 1] : 0),
+			 (unsigned long long)(i + 2 < words ? w[i + 2] : 0),
+			 (unsigned long long)(i + 3 < words ? w[i + 3] : 0));
+}
+
 /* lenient: a stack or register word. A conservative stack holds stale
  * slots (uninitialised words of frames pushed since the stack was scanned)
  * that may name dead objects, so a white object named only by a stack word
@@ -78,13 +98,16 @@ static void cm_mark(uintptr_t p, const char *from, bool lenient)
 		struct span *ps = NULL;
 		uint32_t pidx = 0;
 		uintptr_t parent = cm.parent ? object_lookup(cm.parent, &ps, &pidx) : 0;
-		if (parent)
+		if (parent) {
 			tri_warn("tricolor: checkmark: the referrer is %p (size class %u, %s, word +%zu), cycle %llu",
 				 (void *)parent, ps->cls,
 				 mark_is_set(ps, pidx)				  ? "marked"
 				 : span_black_allocated(ps, pidx, cm.cycle) ? "allocated black"
 									    : "white",
 				 (size_t)(cm.word_at - parent), (unsigned long long)cm.cycle);
+			cm_describe("referrer", parent, ps, pidx);
+		}
+		cm_describe("object", obj, s, idx);
 		tri_fatal("tricolor: checkmark: object %p (size class %u, %zu bytes, reached from %s) is reachable but the concurrent mark left it white",
 			  (void *)obj, s->cls, s->elemsize, from);
 	}
