@@ -7,6 +7,7 @@
 #include "runtime/thread.h"
 #include "alloc/memcheck.h"
 #include "alloc/span.h"
+#include "alloc/tcache.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/preempt.h"
