@@ -15,8 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* A span with nothing free: the initial t->alloc[] entry, so the fast path
- * needs no NULL check. Never swept, never listed. */
+/* The initial t->alloc[] entry (tcache.h). */
 struct span tri_empty_span = {.state = SPAN_UNUSED};
 char tri_zerobase[16] __attribute__((aligned(16)));
 

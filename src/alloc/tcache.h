@@ -26,6 +26,11 @@
  * layout in its last word (alloc/layout.h). */
 void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout);
 
+/* A span with nothing free: the initial t->alloc[] entry (set at attach,
+ * runtime/thread.c), so the fast path needs no NULL check. Never swept,
+ * never listed. */
+extern struct span tri_empty_span;
+
 /* Called by the handshake actions (runtime/handshake.h), detach and fork. */
 /* Hand every cached span back to its central list. */
 void tcache_release_all(struct tri_thread *t);

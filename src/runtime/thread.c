@@ -34,8 +34,6 @@ static uint32_t next_thread_id = 1; /* atomic */
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
-extern struct span tri_empty_span;
-
 #if defined(__x86_64__)
 void thread_save_regs(uintptr_t *r)
 {
