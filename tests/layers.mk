@@ -4,7 +4,8 @@
 #                    docs/design.md ("Layers") except those listed in
 #                    scripts/layers-allow.txt (scripts/check-layers)
 #  layers/prefixes.sh  every internal global name has its module prefix; no
-#                    prototypes in .c files (scripts/prefix-rename --check)
+#                    prototypes or extern variable declarations in .c files
+#                    (scripts/prefix-rename --check)
 LAYER_CHECKS = tests/layers/check.sh tests/layers/prefixes.sh
 TESTS += $(LAYER_CHECKS)
 EXTRA_DIST += $(LAYER_CHECKS) tests/layers.mk scripts/check-layers scripts/layers-allow.txt \

@@ -366,13 +366,11 @@ static bool within_retain(void)
 {
 	/* Keep goal + 10% resident; with no goal (gc_percent=off) the heap in
 	 * use + 10%. */
-	uint64_t mapped = ld_relaxed(&tri_stats.mapped_bytes);
-	uint64_t released = ld_relaxed(&tri_stats.released_bytes);
 	uint64_t goal = ld_relaxed(&tri_stats.heap_goal);
 	int64_t hl = ld_relaxed(&tri_stats.heap_live);
 	if (goal == UINT64_MAX)
 		goal = hl > 0 ? (uint64_t)hl : 0;
-	return mapped - released <= goal + goal / 10;
+	return page_heap_resident_bytes() <= goal + goal / 10;
 }
 
 void page_heap_scavenge(uint64_t now_ns, bool all)
@@ -426,6 +424,12 @@ void page_heap_usage(uint64_t *freeb, uint64_t *released)
 	*freeb = free_bytes;
 	*released = released_bytes;
 	pthread_mutex_unlock(&tri_heap.lock);
+}
+
+uint64_t page_heap_resident_bytes(void)
+{
+	uint64_t m = ld_relaxed(&tri_stats.mapped_bytes), r = ld_relaxed(&tri_stats.released_bytes);
+	return m > r ? m - r : 0;
 }
 
 /* heap_check.c: free-run invariants, under the page heap lock. */

@@ -45,6 +45,11 @@ void page_heap_fork_lock(void);
 void page_heap_fork_child(void);
 /* Bytes in free runs not released to the OS, and released. */
 void page_heap_usage(uint64_t *free_bytes, uint64_t *released_bytes);
+/* Heap memory the OS backs: mapped minus what was returned with
+ * MADV_DONTNEED (the memory limit is about this, not address space). No
+ * lock (relaxed reads of tri_stats), so any thread, the allocation path
+ * included; 0 if a release raced past the mapped total it read. */
+uint64_t page_heap_resident_bytes(void);
 /* Debug: check the free-run invariants (takes the page heap lock; aborts
  * naming the rule a run breaks). Called by heap_check.c. */
 void page_heap_check_free_runs(void);

@@ -150,6 +150,12 @@ static inline uint32_t span_index(const struct span *s, uintptr_t p)
 	return (uint32_t)(((uint64_t)(uint32_t)(p - s->base) * s->divmul) >> 32);
 }
 
+/* The address of slot idx of s (the inverse of span_index). */
+static inline uintptr_t span_slot_addr(const struct span *s, uint32_t idx)
+{
+	return s->base + (uintptr_t)idx * s->elemsize;
+}
+
 static inline bool span_slot_free(const struct span *s, uint32_t idx)
 {
 	if (idx < ld_relaxed(&s->freeindex))
@@ -174,7 +180,7 @@ static inline uintptr_t object_lookup(uintptr_t p, struct span **sp, uint32_t *i
 		return 0;
 	*sp = s;
 	*idxp = idx;
-	return s->base + (uintptr_t)idx * s->elemsize;
+	return span_slot_addr(s, idx);
 }
 
 static inline bool mark_test_and_set(struct span *s, uint32_t idx)

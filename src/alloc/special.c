@@ -216,7 +216,7 @@ static void mark_visit(struct span *s, struct special *q, void *ctx)
 {
 	struct gcwork *w = ctx;
 	if (q->kind == SPECIAL_FINALIZER)
-		scan_object_referents(s->base + (uintptr_t)q->idx * s->elemsize, w);
+		scan_object_referents(span_slot_addr(s, q->idx), w);
 	else /* a cleanup's arg, or a weak cell (noscan: marks the cell only) */
 		mark_ptr((uintptr_t)q->arg, w);
 }
@@ -271,7 +271,7 @@ void specials_sweep(struct span *s, uint64_t *live, uint64_t *dead)
 			dead[q->idx >> 6] &= ~bit;
 			live[q->idx >> 6] |= bit;
 			unlink_special(pp, q);
-			fins[nfins++] = (struct cbq_item){q->fn, (void *)(s->base + (uintptr_t)q->idx * s->elemsize)};
+			fins[nfins++] = (struct cbq_item){q->fn, (void *)span_slot_addr(s, q->idx)};
 			if (nfins == FIN_SWEEP_BATCH) {
 				cbq_enqueue(&cbq_finalizers, fins, nfins);
 				nfins = 0;

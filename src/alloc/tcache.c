@@ -15,8 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* A span with nothing free: the initial t->alloc[] entry, so the fast path
- * needs no NULL check. Never swept, never listed. */
+/* The initial t->alloc[] entry (tcache.h). */
 struct span tri_empty_span = {.state = SPAN_UNUSED};
 char tri_zerobase[16] __attribute__((aligned(16)));
 
@@ -31,7 +30,7 @@ static inline void *alloc_from(struct span *s)
 	if (likely(c != 0)) {
 		unsigned bit = (unsigned)__builtin_ctzll(c);
 		uint32_t idx = s->freeindex + bit;
-		void *p = (void *)(s->base + (uintptr_t)idx * s->elemsize);
+		void *p = (void *)span_slot_addr(s, idx);
 		if (TRI_VG) {
 			TRI_VG_ALLOC(p, s->elemsize);
 			c = 0;
@@ -58,7 +57,7 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t n, unsigned
 		if (likely(c != 0)) {
 			unsigned b = (unsigned)__builtin_ctzll(c);
 			uint32_t i = s->freeindex + b;
-			uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
+			uintptr_t p = span_slot_addr(s, i);
 			s->alloc_cache = (c >> b) >> 1;
 			if (kind == SPAN_TYPED)
 				st_release((uintptr_t *)(p + s->elemsize - LAYOUT_HEADER), layout);

@@ -25,4 +25,21 @@
 /* n bytes of span kind `kind` (enum span_kind); a SPAN_TYPED block gets
  * layout in its last word (alloc/layout.h). */
 void *alloc_slow(struct tri_thread *t, size_t n, unsigned kind, uintptr_t layout);
+
+/* A span with nothing free: the initial t->alloc[] entry (set at attach,
+ * runtime/thread.c), so the fast path needs no NULL check. Never swept,
+ * never listed. */
+extern struct span tri_empty_span;
+
+/* Called by the handshake actions (runtime/handshake.h), detach and fork. */
+/* Hand every cached span back to its central list. */
+void tcache_release_all(struct tri_thread *t);
+/* HS_SWEEP without a lock: move the cached spans to out[] (returns how
+ * many; at most TRI_NUM_SPANCLASSES); tcache_list puts them on the central
+ * lists. */
+uint32_t tcache_take_all(struct tri_thread *t, struct span **out);
+void tcache_list(struct span **spans, uint32_t n);
+/* HS_SCAN_STACK: allocate black for cycle `cycle` from now on; each cached
+ * span starts its black range at its freeindex. */
+void tcache_start_black(struct tri_thread *t, uint64_t cycle);
 #endif

@@ -116,7 +116,7 @@ static void check_visit(struct span *s, struct special *q, void *ctx)
 	struct check_ctx *c = ctx;
 	if (c->reported >= 100)
 		return;
-	uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
+	uintptr_t obj = span_slot_addr(s, q->idx);
 	char name[256];
 	rt_describe_fn((void *)q->fn, name, sizeof name);
 	if (q->kind == SPECIAL_FINALIZER) {

@@ -157,14 +157,14 @@ static void special_visit(struct span *s, struct special *q, void *ctx)
 {
 	(void)ctx;
 	if (q->kind == SPECIAL_FINALIZER) {
-		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
+		uintptr_t obj = span_slot_addr(s, q->idx);
 		if (!s->noscan)
 			cm_object(obj, s, "a finalizer object's referents");
 	} else if (q->kind == SPECIAL_CLEANUP) {
 		cm_mark((uintptr_t)q->arg, "a cleanup argument", false);
 	} else { /* W1 (weak/weak.h): a set cell names this record's object */
 		const struct weak_cell *c = q->arg;
-		uintptr_t obj = s->base + (uintptr_t)q->idx * s->elemsize;
+		uintptr_t obj = span_slot_addr(s, q->idx);
 		uintptr_t v = ld_acquire(&c->obj);
 		if (v != obj)
 			tri_fatal("tricolor: checkmark: weak cell %p of object %p names %#lx",

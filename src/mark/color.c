@@ -33,6 +33,6 @@ void color_check_heap(uint64_t n)
 			continue;
 		for (uint32_t idx = 0; idx < s->nelems; idx++)
 			if (!span_slot_free(s, idx) && !color_white(s, idx, n))
-				check_object(s, s->base + (uintptr_t)idx * s->elemsize, n);
+				check_object(s, span_slot_addr(s, idx), n);
 	}
 }

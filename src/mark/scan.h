@@ -61,6 +61,12 @@ void scan_range(uintptr_t lo, uintptr_t hi, struct gcwork *w);
  * barrier buffer (mark/barrier.c; t's barrier is on). */
 struct tri_thread;
 void barrier_shade(struct tri_thread *t, uintptr_t p);
+/* The barrier buffer (mark/barrier.c), called by the handshake actions
+ * (runtime/handshake.h) and at detach (runtime/thread.c). */
+/* Shade every buffered barrier entry of t now, on a gcwork of its own. */
+void wbuf_flush(struct tri_thread *t);
+/* Shade every buffered barrier entry into w (the mark gate permitting). */
+void wbuf_mark_into(struct tri_thread *t, struct gcwork *w);
 /* Scan one queued item (object or oblet) of span s; returns bytes scanned. */
 size_t scan_item(uintptr_t item, struct span *s, struct gcwork *w);
 /* A root range that appears while marking (a registered root range, a new

@@ -195,8 +195,7 @@ static void run_cycle(uint64_t n, bool forced)
 	uint64_t t_end = tri_now_ns();
 
 	uint64_t limit = tri_rt.opt.memory_limit;
-	page_heap_scavenge(tri_now_ns(), limit && ld_relaxed(&tri_stats.mapped_bytes) -
-							  ld_relaxed(&tri_stats.released_bytes) > limit);
+	page_heap_scavenge(tri_now_ns(), limit && page_heap_resident_bytes() > limit);
 
 	if (tri_trace_on) {
 		trace_complete("GC cycle", "gc", 0, t0, t_end - t0, n);

@@ -22,6 +22,7 @@
  */
 #include "alloc/central.h"
 #include "alloc/page_heap.h"
+#include "alloc/tcache.h"
 #include "callback/queue.h"
 #include "mark/roots.h"
 #include "mark/workers.h"

@@ -17,6 +17,7 @@
  */
 #include "runtime/handshake.h"
 #include "alloc/os_mem.h"
+#include "alloc/tcache.h"
 #include "mark/scan.h"
 #include "runtime/preempt.h"
 #include "runtime/probes.h"

@@ -78,17 +78,9 @@ static inline void handshake_poll(struct tri_thread *t)
 		handshake_safepoint_slow(t);
 }
 
-/* Implemented by the collector parts, called by actions. */
-void wbuf_flush(struct tri_thread *t);
-void tcache_release_all(struct tri_thread *t);
-/* HS_SWEEP without a lock: move the cached spans to out[] (returns how
- * many; at most TRI_NUM_SPANCLASSES); tcache_list puts them on the central
- * lists. */
-uint32_t tcache_take_all(struct tri_thread *t, struct span **out);
-void tcache_list(struct span **spans, uint32_t n);
-/* Shade every buffered barrier entry into w (the mark gate permitting). */
-struct gcwork;
-void wbuf_mark_into(struct tri_thread *t, struct gcwork *w);
+/* The actions call the barrier buffer's wbuf_flush and wbuf_mark_into
+ * (mark/scan.h) and the thread cache's tcache_release_all,
+ * tcache_take_all, tcache_list and tcache_start_black (alloc/tcache.h). */
 
 /* t->handoff_state (thread.h). */
 enum { HANDOFF_EMPTY = 0, HANDOFF_FULL = 1, HANDOFF_DRAINING = 2 };
@@ -98,5 +90,4 @@ void handshake_handoff_drain(struct tri_thread *t);
 /* Owner, at detach: publish the hand-off (waiting for a coordinator that is
  * publishing it) and give back the spare mark block. */
 void handshake_thread_exit(struct tri_thread *t);
-void tcache_start_black(struct tri_thread *t, uint64_t cycle);
 #endif

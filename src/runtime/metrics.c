@@ -61,7 +61,7 @@ static uint64_t heap_released_bytes(void)
 	X(heap_released, "/memory/classes/heap/released:bytes",                                       \
 	  "Bytes in free page runs returned to the OS.", heap_released_bytes())                      \
 	X(total, "/memory/classes/total:bytes", "Heap memory mapped and not returned to the OS.",     \
-	  S(mapped_bytes) - heap_released_bytes())                                                    \
+	  page_heap_resident_bytes())                                                                 \
 	X(pause_count, "/gc/pauses/count:pauses",                                                     \
 	  "Pauses seen by threads (handshake actions, assists, waits, stops).", S(pause_count))       \
 	X(pause_total, "/gc/pauses/total:nanoseconds", "Sum of all pauses.", S(pause_total_ns))        \

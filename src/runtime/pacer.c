@@ -13,14 +13,6 @@ static uint64_t hard_goal;
 
 #define ASSIST_MAX_BYTES (16u << 10) /* one assist scans at most this much (~15 us) */
 
-/* Heap memory the OS backs: mapped minus what was returned with
- * MADV_DONTNEED (the memory limit is about this, not address space). */
-static uint64_t heap_resident_bytes(void)
-{
-	uint64_t m = ld_relaxed(&tri_stats.mapped_bytes), r = ld_relaxed(&tri_stats.released_bytes);
-	return m > r ? m - r : 0;
-}
-
 static uint64_t compute_goal(uint64_t live)
 {
 	int pct = ld_relaxed(&tri_rt.opt.gc_percent);
@@ -31,7 +23,7 @@ static uint64_t compute_goal(uint64_t live)
 		goal = tri_rt.opt.min_heap;
 	uint64_t limit = tri_rt.opt.memory_limit;
 	if (limit) {
-		uint64_t mapped = heap_resident_bytes();
+		uint64_t mapped = page_heap_resident_bytes();
 		int64_t hl = ld_relaxed(&tri_stats.heap_live);
 		uint64_t overhead = mapped > (uint64_t)(hl > 0 ? hl : 0) ? mapped - (uint64_t)(hl > 0 ? hl : 0) : 0;
 		uint64_t lgoal = limit > overhead ? limit - overhead : 0;
@@ -145,7 +137,7 @@ static void limit_collect(struct tri_thread *t, uint64_t limit)
 	tri_collect();
 	uint64_t t1 = tri_now_ns();
 	pause_record(t->ring, TRI_PAUSE_WAIT, t0, t1 - t0);
-	bool helped = heap_resident_bytes() <= limit;
+	bool helped = page_heap_resident_bytes() <= limit;
 	st_relaxed(&limit_open_ns, helped ? 0 : t1 + (t1 - t0));
 	st_relaxed(&limit_open_alloc, helped ? 0 : ld_relaxed(&tri_stats.alloc_bytes) + limit / 8);
 }
@@ -167,14 +159,14 @@ void pacer_before_alloc(struct tri_thread *t, size_t bytes)
 	 * 16 MiB live set grow to 176 MiB under load: the objects allocated
 	 * black during a slow concurrent cycle count as marked, so one slow
 	 * cycle switched the limit off; tests/test_faults.) */
-	if (limit && !t->in_callback && heap_resident_bytes() + bytes > limit + limit / 4 &&
+	if (limit && !t->in_callback && page_heap_resident_bytes() + bytes > limit + limit / 4 &&
 	    limit_window_open()) {
 		limit_collect(t, limit);
 		return;
 	}
 	if (phase == PHASE_IDLE) {
 		if ((live >= 0 && (uint64_t)live >= ld_relaxed(&tri_stats.heap_trigger)) ||
-		    (limit && heap_resident_bytes() + bytes > limit && limit_window_open()))
+		    (limit && page_heap_resident_bytes() + bytes > limit && limit_window_open()))
 			cycle_trigger();
 		return;
 	}

@@ -7,6 +7,7 @@
 #include "runtime/thread.h"
 #include "alloc/memcheck.h"
 #include "alloc/span.h"
+#include "alloc/tcache.h"
 #include "mark/scan.h"
 #include "runtime/handshake.h"
 #include "runtime/preempt.h"
@@ -32,8 +33,6 @@ pthread_mutex_t tri_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t next_thread_id = 1; /* atomic */
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-
-extern struct span tri_empty_span;
 
 #if defined(__x86_64__)
 void thread_save_regs(uintptr_t *r)

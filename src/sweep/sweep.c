@@ -67,7 +67,7 @@ static void clear_dead(struct span *s, const uint64_t *dead, uint32_t nwords)
 			}
 			j = (j | 63) + 1;
 		}
-		void *p = (void *)(s->base + (uintptr_t)i * s->elemsize);
+		void *p = (void *)span_slot_addr(s, i);
 		size_t n = (size_t)(j - i) * s->elemsize;
 		if (tri_rt.opt.poison)
 			sweep_poison(p, n);
@@ -122,8 +122,7 @@ int sweep_span(struct span *s)
 	if (TRI_VG)
 		for (uint32_t w = 0; w < nwords; w++)
 			for (uint64_t d = dead[w]; d; d &= d - 1)
-				TRI_VG_FREE((void *)(s->base + (uintptr_t)(w * 64 + (uint32_t)__builtin_ctzll(d)) *
-								       s->elemsize));
+				TRI_VG_FREE((void *)span_slot_addr(s, w * 64 + (uint32_t)__builtin_ctzll(d)));
 	size_t freed_bytes = freed * s->elemsize;
 	if (freed) {
 		fetch_sub(&tri_stats.heap_live, (int64_t)freed_bytes);

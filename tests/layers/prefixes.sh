@@ -3,7 +3,8 @@
 # tests/layers/prefixes.sh - the prefix rule of docs/design.md ("Layers"):
 # every global symbol defined in src/ (nm of this build's objects) is tri_*
 # or starts with its module's prefix, and no src/ .c file declares a
-# non-static function (prototypes live in the home header).
+# non-static function or an extern variable (declarations live in the
+# home header).
 # scripts/prefix-rename fixes the first; this runs its --check.
 # 0 pass, 1 fail, 77 skip (no python3 or nm).
 srcdir=${srcdir:-.}
