@@ -99,7 +99,7 @@ extern "C" {
  * (default 120000, Go's forcegcperiod: a cycle starts when none has run for
  * this long, however little the program allocates, so the cleanups of
  * dropped objects run within that bound; "off" never), debug (a
- * '+'-separated list of gctrace, checkmark, poison, checkfinalizers,
+ * '+'-separated list of gctrace, checkmark, checkstacks, poison, checkfinalizers,
  * stats, trace=PATH, heapprofile=PATH), data_roots (on or off, default on:
  * see below), show_stats (1: statistics at exit, as debug=stats),
  * heapprofile_rate (bytes per heap-profile sample, default 512k).

@@ -12,4 +12,6 @@ TESTS += $(CORRECTNESS_TESTS)
 
 tests_test_correctness_SOURCES = tests/test_correctness.c tests/test_support.h
 tests_test_correctness_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_correctness_LDADD = libtricolor.la $(CHECK_LIBS)
+# libtricolor-test.la: the cycle hook (tri_debug_cycle_hook) of the
+# checkstacks cases.
+tests_test_correctness_LDADD = libtricolor-test.la $(CHECK_LIBS)

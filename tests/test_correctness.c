@@ -8,6 +8,9 @@
  *  - attach: a thread that attaches after the stack-scan handshake was posted
  *    makes its own stack a root of that cycle;
  *  - memmove: tri_memmove has memmove semantics for every overlap;
+ *  - checkstacks: debug=checkstacks (the verifier asked for with case 2)
+ *    aborts on a white object that a stack took up after its scan, and
+ *    accepts one it held when it was scanned;
  *  - and the smaller ones further down (see each tcase).
  *
  * The deterministic harnesses hold a handshake up with a thread that runs
@@ -961,6 +964,93 @@ START_TEST(test_memory_limit_on_a_fragmented_heap_runs_a_bounded_number_of_cycle
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------- */
+/* debug=checkstacks: the verifier of case 2                         */
+/* ---------------------------------------------------------------- */
+
+/* A stack the cycle scanned before it held an object, which it then holds
+ * (and nothing else does): what a missed stack scan looks like to the
+ * checkmark. Plain checkmark forgives stack words; checkstacks must abort,
+ * naming the stack. The object is hidden from the holder's stack until the
+ * coordinator reports the stacks scanned (cycle hook point 1), then put in
+ * a stack slot of the frame that polls. */
+void tri_debug_cycle_hook(void (*fn)(int point)); /* libtricolor-test.la */
+
+#define HELD_SIZE 64
+static uintptr_t held_hidden;
+static int held_scanned, held_exposed, held_done, held_ready; /* atomics */
+
+static __attribute__((noinline)) void make_held(void)
+{
+	void *p = tri_alloc(HELD_SIZE);
+	tsup_fill(p, HELD_SIZE, 41);
+	held_hidden = (uintptr_t)p ^ HIDE;
+}
+
+static void *stackholder_main(void *arg)
+{
+	int expose_early = *(int *)arg;
+	tri_thread_attach();
+	make_held();
+	tsup_scrub_stack();
+	volatile uintptr_t slot = 0;
+	if (expose_early)
+		slot = held_hidden ^ HIDE;
+	__atomic_store_n(&held_ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&held_scanned, __ATOMIC_SEQ_CST))
+		tri_safepoint();
+	slot = held_hidden ^ HIDE;
+	__atomic_store_n(&held_exposed, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&held_done, __ATOMIC_SEQ_CST))
+		tri_safepoint();
+	int intact = tsup_check_fill((void *)slot, HELD_SIZE, 41) == HELD_SIZE;
+	slot = 0;
+	tri_thread_detach();
+	return (void *)(uintptr_t)intact;
+}
+
+static void held_hook(int point)
+{
+	if (point != 1) /* stacks scanned */
+		return;
+	__atomic_store_n(&held_scanned, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&held_exposed, __ATOMIC_SEQ_CST))
+		sched_yield();
+}
+
+/* Runs the scenario; returns the holder's verdict on its object. */
+static int run_held(int expose_early)
+{
+	ck_assert_int_eq(tri_init("gc_percent=off,preempt_ms=off,data_roots=off,debug=checkstacks+poison"), 0);
+	tri_collect();
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, stackholder_main, &expose_early), 0);
+	while (!__atomic_load_n(&held_ready, __ATOMIC_SEQ_CST))
+		sched_yield();
+	tri_debug_cycle_hook(held_hook);
+	tri_collect(); /* checkstacks verifies here */
+	tri_debug_cycle_hook(NULL);
+	tri_collect();
+	__atomic_store_n(&held_done, 1, __ATOMIC_SEQ_CST);
+	void *intact;
+	ck_assert_int_eq(pthread_join(th, &intact), 0);
+	return (int)(uintptr_t)intact;
+}
+
+START_TEST(test_checkstacks_aborts_on_a_white_object_held_by_a_stack_after_its_scan)
+{
+	run_held(0);
+	ck_abort_msg("checkstacks did not report the object the scanned stack took up after its scan");
+}
+END_TEST
+
+START_TEST(test_checkstacks_accepts_an_object_the_stack_held_when_it_was_scanned)
+{
+	ck_assert_msg(run_held(1), "the object a scanned stack held was freed");
+}
+END_TEST
+
 static Suite *correctness_suite(void)
 {
 	Suite *s = suite_create("correctness");
@@ -1007,6 +1097,12 @@ static Suite *correctness_suite(void)
 	tc = tcase_create("memlimit");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_memory_limit_on_a_fragmented_heap_runs_a_bounded_number_of_cycles);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checkstacks");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test_raise_signal(tc, test_checkstacks_aborts_on_a_white_object_held_by_a_stack_after_its_scan, SIGABRT);
+	tcase_add_test(tc, test_checkstacks_accepts_an_object_the_stack_held_when_it_was_scanned);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memmove");

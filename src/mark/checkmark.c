@@ -147,6 +147,42 @@ static void cm_object(uintptr_t obj, struct span *s, const char *from)
 		cm_range(obj, end, from, false);
 }
 
+/*
+ * A thread's stack from its stop point up. Plain checkmark forgives every
+ * stack word that names a white object (see cm_mark). debug=checkstacks is
+ * strict about the part the thread's stack scan of this cycle covered,
+ * [scan_lo, stack_hi): the verifier of issue 14 case 2, a stack the cycle
+ * failed to scan (or scanned too little of) while the thread used what it
+ * held there.
+ *
+ * Why a word there must name a marked or black object: it was either
+ * scanned (the scan marked what it named, or named a free slot then) or
+ * written since by the thread, with a value it held after its scan - every
+ * such value is marked or black (what it loads from the heap is marked or
+ * shaded by the deletion barrier, what it allocates is black).
+ * False positives it rules out: stale slots of frames pushed below the scan
+ * point since the scan ([blocking_sp, scan_lo) stays lenient), registers
+ * (lenient: a dead register keeps any old value), TLS (lenient), a thread
+ * not scanned this cycle (scan_cycle differs: lenient; none exists once
+ * marking terminated, but the test is cheap). The one it cannot rule out:
+ * a stale word inside the scanned part that named a free slot at the scan,
+ * where another thread, still white, then allocated an object that is
+ * garbage. That needs a stale word naming exactly a reused slot before the
+ * allocator's own scan; so checkstacks is a debugging mode (make stress,
+ * tests/test_correctness's verifier case), not part of checkmark.
+ */
+static void cm_stack(const struct tri_thread *t)
+{
+	uintptr_t lo = t->blocking_sp, hi = t->stack_hi;
+	uintptr_t strict = t->scan_lo > lo ? t->scan_lo : lo;
+	if (!tri_rt.opt.checkstacks || t->scan_cycle != cm.cycle || strict >= hi) {
+		cm_range(lo, hi, "a thread's stack", true);
+		return;
+	}
+	cm_range(lo, strict, "a thread's stack", true);
+	cm_range(strict, hi, "the part of a thread's stack its scan covered (debug=checkstacks)", false);
+}
+
 static void root_visit(uintptr_t lo, uintptr_t hi, void *ctx)
 {
 	(void)ctx;
@@ -204,7 +240,7 @@ void checkmark_run(void)
 		if (ld_acquire(&t->state) == TS_DETACHED)
 			continue;
 		cm_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), "a thread's registers", true);
-		cm_range(t->blocking_sp, t->stack_hi, "a thread's stack", true);
+		cm_stack(t);
 		for (uint32_t i = 0; i < t->ntls; i++)
 			cm_range(t->tls[i].lo, t->tls[i].hi, "a thread's TLS", true);
 	}

@@ -87,6 +87,8 @@ static void backoff(unsigned spins)
 static void scan_saved_stack(struct tri_thread *t, struct gcwork *w)
 {
 	scan_range((uintptr_t)t->regs, (uintptr_t)(t->regs + 8), w);
+	t->scan_lo = t->blocking_sp;
+	t->scan_cycle = ld_relaxed(&tri_rt.cycle);
 	scan_range(t->blocking_sp, t->stack_hi, w);
 	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - t->blocking_sp); /* gctrace */
 	thread_scan_tls(t, w);

@@ -150,6 +150,8 @@ static int parse_debug(struct tri_options *o, const char *v, const char *source)
 			return EINVAL;
 		}
 	}
+	if (o->checkstacks) /* checkstacks is checkmark with strict stacks */
+		o->checkmark = 1;
 	return 0;
 }
 

@@ -72,6 +72,7 @@
 #define TRI_DEBUG_FLAG_TABLE(X)                                                                    \
 	X(gctrace, gctrace, DBG_FLAG, "one line per cycle on stderr, in Go's gctrace format")        \
 	X(checkmark, checkmark, DBG_FLAG, "after each mark, mark again stopped and abort on a white reachable object") \
+	X(checkstacks, checkstacks, DBG_FLAG, "checkmark, also strict about the part of each stack scanned this cycle") \
 	X(poison, poison, DBG_FLAG, "fill freed memory with 0xdeadbeef and check it on reuse")      \
 	X(checkfinalizers, checkfinalizers, DBG_FLAG, "report finalizers and cleanups that can never run") \
 	X(stats, stats, DBG_SHARED, "statistics on stderr at exit")                                  \

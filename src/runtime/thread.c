@@ -140,6 +140,8 @@ void __attribute__((noinline)) thread_scan_own_stack(struct tri_thread *t, struc
 	__builtin_unwind_init();
 	thread_save_regs(regs);
 	thread_check_sp(t, (uintptr_t)regs, "tricolor: stack scan");
+	t->scan_lo = (uintptr_t)regs;
+	t->scan_cycle = ld_relaxed(&tri_rt.cycle);
 	scan_range((uintptr_t)regs, t->stack_hi, w);
 	fetch_add(&tri_stats.stack_scanned_bytes, t->stack_hi - (uintptr_t)regs); /* gctrace */
 	thread_scan_tls(t, w);

@@ -102,6 +102,13 @@ struct tri_thread {
 	uint32_t ntls;
 	pthread_mutex_t sig_lock;
 	uintptr_t blocking_sp;
+	/* The lowest address the stack scan of cycle scan_cycle covered (the
+	 * scanner's frame, or blocking_sp for a scan on the thread's behalf):
+	 * written by whoever scans the stack (the owner in its action or at
+	 * attach, the collector holding the record ACTING), read by
+	 * debug=checkstacks with the world stopped (mark/checkmark.c). */
+	uintptr_t scan_lo;
+	uint64_t scan_cycle;
 	uintptr_t regs[8];
 	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
 	int exit_rounds; /* owner: pthread key destructor rounds seen (thread.c) */
