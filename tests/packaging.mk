@@ -11,7 +11,8 @@
 #                        without groff warnings
 #  packaging/docs.sh     docs name no development-machine paths; design.md's
 #                        contents list matches its sections
-#  packaging/spdx.sh     every source file has its SPDX license line
+#  packaging/spdx.sh     every source file (by extension, or a script by its
+#                        #! line) has its SPDX license line
 #  packaging/builddeps.sh  README's package list is what scripts/setup
 #                        installs; python3 (the man generator) is in both,
 #                        checked by configure, shipped by make dist
