@@ -104,6 +104,11 @@ extern "C" {
  * see below), show_stats (1: statistics at exit, as debug=stats),
  * heapprofile_rate (bytes per heap-profile sample, default 512k).
  * docs/options.md lists every key with its default and range.
+ * debug=gctrace prints Go's gctrace line per cycle on stderr; its
+ * "H0->H1->H2 MB" are the heap at the cycle's start, the heap when marking
+ * terminated, and the marked live heap (objects the mark reached; objects
+ * allocated during the cycle are not in it), so H2 <= H1; a second line
+ * "tricolor gc N: ..." ends with the bytes the sweep kept (docs/perf.md).
  *
  * data_roots=on (the default, as in bdwgc) scans the writable data and bss
  * segments of the program and of every loaded shared library (found with
