@@ -23,9 +23,18 @@ uninstall-examples:
 tricolor_kvserver_SOURCES = \
 	examples/kvserver/kvserver.c \
 	examples/kvserver/kv_table.c \
-	examples/kvserver/kv_table.h
+	examples/kvserver/kv_table.h \
+	examples/kvserver/stats.h
 tricolor_kvserver_LDADD = libtricolor.la
 
 TESTS += tests/kvserver_integration.sh tests/kvserver_fuzz.sh
+
+# --stats' percentile arithmetic (nearest rank, examples/kvserver/stats.h),
+# compiled without the server or the library.
+check_PROGRAMS += tests/test_kvserver_stats
+TESTS += tests/test_kvserver_stats
+tests_test_kvserver_stats_SOURCES = tests/test_kvserver_stats.c examples/kvserver/stats.h
+tests_test_kvserver_stats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_kvserver_stats_LDADD = $(CHECK_LIBS)
 EXTRA_DIST += tests/kvserver_fuzz.py tests/kvserver_fuzz.sh
 EXTRA_DIST += tests/kvserver_integration.sh perf/kvserver-bench docs/kvserver.md

@@ -26,10 +26,12 @@
  *    it (nanosleep, poll, epoll_wait...). A thread computing in its own code
  *    is never preempted: it must call tri_safepoint.
  *  - Pointers to heap objects are found conservatively in stacks, registers,
- *    registered root ranges, objects from tri_alloc and (option data_roots,
- *    on by default) the data and bss segments of the program and its
- *    loaded libraries. Memory from malloc or mmap that is not registered
- *    is invisible to the collector.
+ *    thread-local (__thread, thread_local) variables of attached threads
+ *    (see tri_thread_attach for the exceptions), registered root ranges,
+ *    objects from tri_alloc and (option data_roots, on by default) the
+ *    data and bss segments of the program and its loaded libraries. Memory
+ *    from malloc or mmap that is not registered is invisible to the
+ *    collector; tri_add_roots registers it.
  *
  * Every function aborts with a message on stderr naming itself on misuse.
  * Abort messages are listed in docs/misuse.md.
@@ -104,6 +106,11 @@ extern "C" {
  * see below), show_stats (1: statistics at exit, as debug=stats),
  * heapprofile_rate (bytes per heap-profile sample, default 512k).
  * docs/options.md lists every key with its default and range.
+ * debug=gctrace prints Go's gctrace line per cycle on stderr; its
+ * "H0->H1->H2 MB" are the heap at the cycle's start, the heap when marking
+ * terminated, and the marked live heap (objects the mark reached; objects
+ * allocated during the cycle are not in it), so H2 <= H1; a second line
+ * "tricolor gc N: ..." ends with the bytes the sweep kept (docs/perf.md).
  *
  * data_roots=on (the default, as in bdwgc) scans the writable data and bss
  * segments of the program and of every loaded shared library (found with
@@ -130,14 +137,28 @@ TRI_API int tri_init(const char *options);
 
 /*
  * tri_thread_attach: register the calling thread with the collector. Its
- * stack and registers become roots. Any thread may call it after tri_init,
- * also while a collection runs (a thread attaching during marking scans its
- * own stack, so what it received from its creator survives); attaching an
- * attached thread is a no-op. Aborts if tri_init was not called.
+ * stack, registers and thread-local storage (below) become roots. Any
+ * thread may call it after tri_init, also while a collection runs (a thread
+ * attaching during marking scans its own stack, so what it received from
+ * its creator survives); attaching an attached thread is a no-op. Aborts if
+ * tri_init was not called.
  * The thread's stack is the one pthreads gave it: switching stacks
  * (ucontext, coroutine libraries, sigaltstack handlers) and calling tricolor
  * there is not supported and aborts ("stack pointer ... is outside this
  * thread's stack") where it is noticed.
+ * Thread-local variables (__thread, C11 _Thread_local, C++ thread_local) of
+ * an attached thread are roots, scanned with its stack every cycle (the
+ * main thread's too): at attach the thread records, for every module
+ * loaded then (the program and its shared libraries), the TLS block the
+ * module has for this thread. Two kinds are not covered:
+ *  - the TLS of a module dlopen'd after the thread attached;
+ *  - a TLS block not yet allocated for the thread when it attached
+ *    (glibc allocates a dlopen'd library's dynamic TLS lazily, at the
+ *    thread's first access to one of its variables).
+ * For those, register the variable from its thread once it has touched it,
+ * tri_add_roots(&var, &var + 1), store into it with tri_store, and
+ * tri_remove_roots(&var, &var + 1) before the thread exits (the block is
+ * freed with the thread). A detached thread's TLS is no longer a root.
  */
 TRI_API void tri_thread_attach(void);
 
@@ -441,7 +462,10 @@ TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
  * tri_add_roots: register [start, end) as a root range, scanned
  * conservatively every cycle. Stores of heap pointers into it must use
  * tri_store. Ranges may overlap; any attached or unattached thread after
- * tri_init.
+ * tri_init. This is how memory the collector does not scan by itself
+ * becomes a root: malloc'd or mmap'd memory, globals with data_roots=off,
+ * and the thread-local variables tri_thread_attach does not cover (a
+ * module dlopen'd after the thread attached, lazily allocated TLS).
  * Pointers already in the range: when a cycle is marking, the call scans
  * the range itself, so they count as roots of that cycle. Memory that is not
  * registered is invisible to the collector, so a heap pointer held only

@@ -5,7 +5,10 @@
 #
 # For each safety-net mode (cleanup, finalizer): start the server on a free
 # loopback port, check PING/SET/GET/INCR/DEL/GET-missing/CONFIG GET replies
-# exactly with redis-cli, run a short pipelined redis-benchmark and check it
+# exactly with redis-cli, send malformed requests on raw connections and
+# check each gets Redis' protocol error reply and then the connection is
+# closed by the server (fixed cases, replies compared with redis-server 7's;
+# tests/kvserver_fuzz.sh does the random ones), run a short pipelined redis-benchmark and check it
 # finishes with a non-zero throughput, then send SIGTERM and check the server
 # exits 0 within a few seconds.
 #
@@ -88,6 +91,24 @@ expect() {
 	echo "ok: $* -> $got"
 }
 
+# expect_closed REPLY REQUEST: send REQUEST (printf %b escapes) on a new
+# connection; the server must answer exactly REPLY (also %b) and then close
+# the connection (EOF within 5 s), and still answer PING on a new one.
+expect_closed() {
+	local want=$1 req=$2 rc
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 2
+		printf "%b" "$2" >&3; cat <&3' _ "$PORT" "$req" >"$TMP/raw.out" 2>"$TMP/raw.err"
+	rc=$?
+	printf '%b' "$want" >"$TMP/raw.want"
+	[ $rc -ne 124 ] || fail "request '$req': connection still open 5 s after the reply" \
+		"(got: $(od -An -c "$TMP/raw.out" | tr -s ' \n' ' '))"
+	[ $rc -eq 0 ] || fail "request '$req': raw connection failed (rc $rc: $(cat "$TMP/raw.err"))"
+	cmp -s "$TMP/raw.out" "$TMP/raw.want" ||
+		fail "request '$req': expected '$want', got '$(od -An -c "$TMP/raw.out" | tr -s ' \n' ' ')'"
+	echo "ok: '$req' -> '$want', connection closed"
+	expect "PONG" PING
+}
+
 run_mode() {
 	local mode=$1
 	echo "=== mode: $mode"
@@ -118,6 +139,12 @@ run_mode() {
 	expect "(error) ERR increment or decrement would overflow" INCRBY "$k:max" 1
 	expect $'1) "save"\n2) ""' CONFIG GET save
 	expect $'1) "appendonly"\n2) "no"' CONFIG GET appendonly
+
+	# Malformed requests: Redis' reply, then the connection closed.
+	expect_closed '-ERR Protocol error: invalid multibulk length\r\n' '*abc\r\n'
+	expect_closed '-ERR Protocol error: invalid multibulk length\r\n' '*3000000000\r\n'
+	expect_closed '-ERR Protocol error: invalid bulk length\r\n' '*1\r\n$x\r\n'
+	expect_closed "-ERR Protocol error: expected '\$', got 'f'\r\n" '*1\r\nfoo\r\n'
 
 	# Pipelined load: 20000 SET + 20000 GET, 20 clients, 16 in flight.
 	local out

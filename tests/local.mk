@@ -41,5 +41,10 @@ stress-soak: tests/soak
 	TRI_SOAK_SECONDS=$(STRESS_SECONDS) ./tests/soak
 stress: stress-soak
 
+# scripts/demo prints the run's summary once, after its tables (the real
+# demo, perf/run and report.py on a fake benchmark; a few seconds).
+TESTS += tests/demo_summary.sh
+EXTRA_DIST += tests/demo_summary.sh
+
 # Packaging, API and docs checks (after AM_TESTS_ENVIRONMENT, which it extends).
 include $(srcdir)/tests/packaging.mk

@@ -13,7 +13,9 @@ TESTS += $(OBSERVABILITY_TESTS)
 tests_test_observability_SOURCES = tests/test_observability.c tests/test_support.h
 tests_test_observability_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_observability_LDFLAGS = -export-dynamic
-tests_test_observability_LDADD = libtricolor.la $(CHECK_LIBS)
+# libtricolor-test.la: the cycle hook (tri_debug_cycle_hook) of the gctrace
+# H2 test that allocates between mark termination and the sweep handshake.
+tests_test_observability_LDADD = libtricolor-test.la $(CHECK_LIBS)
 
 tests_test_resource_SOURCES = tests/test_resource.c tests/test_support.h
 tests_test_resource_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -11,7 +11,11 @@
 #                        without groff warnings
 #  packaging/docs.sh     docs name no development-machine paths; design.md's
 #                        contents list matches its sections
-#  packaging/spdx.sh     every source file has its SPDX license line
+#  packaging/spdx.sh     every source file (by extension, or a script by its
+#                        #! line) has its SPDX license line
+#  packaging/builddeps.sh  README's package list is what scripts/setup
+#                        installs; python3 (the man generator) is in both,
+#                        checked by configure, shipped by make dist
 
 check_PROGRAMS += tests/test_api tests/test_api_static
 TESTS += tests/test_api tests/test_api_static
@@ -40,7 +44,7 @@ tests_libtri_test_dso_la_LDFLAGS = -module -avoid-version -shared -rpath /nowher
 
 PACKAGING_CHECKS = tests/packaging/pkgconfig.sh tests/packaging/exports.sh \
 	tests/packaging/cxx.sh tests/packaging/man.sh tests/packaging/docs.sh \
-	tests/packaging/spdx.sh
+	tests/packaging/spdx.sh tests/packaging/builddeps.sh
 TESTS += $(PACKAGING_CHECKS)
 EXTRA_DIST += $(PACKAGING_CHECKS) tests/test_cxx.cc
 AM_TESTS_ENVIRONMENT += TRI_SAN_CFLAGS='$(SAN_CFLAGS)'; export TRI_SAN_CFLAGS;

@@ -530,6 +530,61 @@ START_TEST(test_dlopened_library_bss_keeps_object_alive)
 }
 END_TEST
 
+/* The exceptions to "__thread variables are roots" (include/tricolor.h,
+ * tri_thread_attach): a library dlopen'd after the thread attached has TLS
+ * the collector does not know; registered with tri_add_roots from its
+ * thread, its variable keeps its object alive like a global, and is
+ * removed again before the thread goes. */
+static void **open_dso_tls_slot(void)
+{
+	void *h = open_test_dso();
+	void **(*tls_addr)(void) = (void **(*)(void))dlsym(h, "tri_test_dso_tls_slot_addr");
+	ck_assert_ptr_nonnull(tls_addr);
+	return tls_addr(); /* this thread's instance: allocated at first access */
+}
+
+START_TEST(test_tls_of_library_dlopened_after_attach_is_a_root_once_registered)
+{
+	ck_assert_int_eq(tri_init(OPTS), 0); /* attaches the main thread */
+	void **slot = open_dso_tls_slot();
+	tri_add_roots(slot, slot + 1);
+	global_keeps_alive(slot);
+	tri_remove_roots(slot, slot + 1);
+}
+END_TEST
+
+static void *tls_registered_on_thread(void *arg)
+{
+	(void)arg;
+	void **slot = open_dso_tls_slot(); /* dlopen'd (or first touched) after attach */
+	tri_add_roots(slot, slot + 1);
+	global_keeps_alive(slot);
+	tri_remove_roots(slot, slot + 1); /* before the thread exits: its TLS goes with it */
+	return NULL;
+}
+
+START_TEST(test_tls_of_library_dlopened_after_attach_registered_on_another_thread)
+{
+	ck_assert_int_eq(tri_init(OPTS), 0);
+	tsup_run_in_thread(tls_registered_on_thread, NULL);
+}
+END_TEST
+
+START_TEST(test_tls_of_library_dlopened_after_attach_is_no_root_unregistered)
+{
+	ck_assert_int_eq(tri_init(OPTS), 0);
+	void **slot = open_dso_tls_slot();
+	int *flag = tsup_new_flag();
+	publish_into(slot, flag);
+	tsup_scrub_stack();
+	ck_assert_msg(tsup_collect_until_flag(flag, 10) > 0,
+		      "the TLS of a library dlopen'd after attach was scanned without tri_add_roots "
+		      "(then include/tricolor.h's exception no longer holds: update it)");
+	ck_assert_ptr_nonnull(*slot);
+	free(flag);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -562,6 +617,9 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_global_pointer_in_bss_and_data_keeps_object_alive);
 	tcase_add_test(tc, test_global_pointer_is_no_root_with_data_roots_off);
 	tcase_add_test(tc, test_dlopened_library_bss_keeps_object_alive);
+	tcase_add_test(tc, test_tls_of_library_dlopened_after_attach_is_a_root_once_registered);
+	tcase_add_test(tc, test_tls_of_library_dlopened_after_attach_registered_on_another_thread);
+	tcase_add_test(tc, test_tls_of_library_dlopened_after_attach_is_no_root_unregistered);
 	tcase_add_test(tc, test_first_object_allocated_is_collected_with_data_roots_on);
 	suite_add_tcase(s, tc);
 	return s;

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+
+void tri_debug_cycle_hook(void (*fn)(int point)); /* libtricolor-test.la */
 
 /* Go's gctrace line (runtime/mgc.go gcMarkTermination, Go 1.21+). */
 #define GO_GCTRACE_RE                                                                           \
@@ -156,6 +159,213 @@ START_TEST(gctrace_max_pause_is_per_cycle)
 		      first_max, c.err);
 	ck_assert_msg(first_max <= overall + 0.01, "a cycle's max %.3f ms exceeds the process max %.3f ms",
 		      first_max, overall);
+}
+END_TEST
+
+/* A steady single-threaded loop: a live set of STEADY_N objects of
+ * STEADY_SIZE bytes (8 MiB) in a ring whose slots are overwritten with new
+ * objects, 128 MiB allocated in all, then two forced cycles. */
+#define STEADY_N 16384
+#define STEADY_SIZE 512
+static void **steady_ring; /* a global: a root through data_roots */
+
+static void child_steady(void *arg)
+{
+	(void)arg;
+	setenv("TRICOLOR_DEBUG", "gctrace", 1);
+	if (tri_init(NULL))
+		_exit(3);
+	steady_ring = tri_alloc(STEADY_N * sizeof *steady_ring);
+	for (int i = 0; i < STEADY_N; i++)
+		tri_store(&steady_ring[i], tri_alloc(STEADY_SIZE));
+	uint64_t done = 0;
+	tri_read_metric("/gc/cycles/total:gc-cycles", &done);
+	fprintf(stderr, "child: filled after cycle %llu\n", (unsigned long long)done);
+	for (long i = 0; i < (128l << 20) / STEADY_SIZE; i++)
+		tri_store(&steady_ring[i % STEADY_N], tri_alloc(STEADY_SIZE));
+	tri_collect();
+	tri_collect();
+	exit(0);
+}
+
+/* Run a gctrace scenario in a child that must exit 0; returns the text
+ * after the marker line's prefix it printed. */
+static const char *gt_run(void (*fn)(void *), struct tsup_child *c, const char *marker)
+{
+	tsup_capture_child(fn, NULL, c);
+	ck_assert_msg(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0, "child failed: 0x%x: %s",
+		      c->status, c->err);
+	const char *f = strstr(c->err, marker);
+	ck_assert_msg(f != NULL, "no \"%s\" line: %s", marker, c->err);
+	return f + strlen(marker);
+}
+
+/*
+ * gctrace's H0->H1->H2 keeps Go's meaning: H2, the marked live heap, is at
+ * most H1, the heap when marking terminated (H2 used to be the bytes the
+ * sweep kept, objects allocated until the sweep handshake included, and
+ * read 15->27->60 MB). Deterministic bounds, not timing: every object H2
+ * counts (mark bit set) was allocated before mark termination and not yet
+ * freed, so heap_live counted it at H1; every ring object present when a
+ * cycle's black allocation began is marked (by the ring's scan or by the
+ * deletion barrier when its slot is overwritten), so a cycle that starts
+ * after the ring is full has H2 >= 8 MiB; and the bytes kept (second line)
+ * are at least H2. How many cycles the loop gets depends on the pacer and
+ * the machine; the last forced cycle always starts after the fill (cycle
+ * filled+1 may have been running during it, filled+2 cannot), so at least
+ * one cycle is checked against the lower bound.
+ */
+/* One cycle's heap figures from a gctrace capture: H0->H1->H2 of its "gc N"
+ * line and "L MB kept" of its "tricolor gc N:" line. */
+struct gt_heap {
+	long n, h0, h1, h2, kept;
+};
+
+/* Parse every cycle in err into g[0..max); returns the count. Asserts the
+ * rules every cycle keeps: H2 <= H1 and kept >= H2. */
+static int gt_heaps(const char *err, struct gt_heap *g, int max)
+{
+	int k = 0;
+	for (const char *p = err; (p = strstr(p, "gc ")); p++) {
+		if (p != err && p[-1] != '\n')
+			continue; /* "tricolor gc N:" lines are read below */
+		struct gt_heap h;
+		const char *arrow = strstr(p, "->");
+		const char *eol = strchr(p, '\n');
+		if (!eol)
+			break; /* the capture's end (tsup_child keeps 16 KiB) */
+		ck_assert_msg(arrow && arrow < eol, "no heap figures: %.200s", p);
+		while (arrow > p && arrow[-1] >= '0' && arrow[-1] <= '9')
+			arrow--;
+		ck_assert_int_eq(sscanf(p, "gc %ld ", &h.n), 1);
+		ck_assert_msg(sscanf(arrow, "%ld->%ld->%ld MB", &h.h0, &h.h1, &h.h2) == 3,
+			      "heap figures: %.200s", p);
+		ck_assert_msg(h.h2 <= h.h1, "gc %ld: H2 %ld MB > H1 %ld MB: %.*s", h.n, h.h2, h.h1,
+			      (int)(eol - p), p);
+		char key[48];
+		snprintf(key, sizeof key, "\ntricolor gc %ld: ", h.n);
+		const char *t = strstr(eol, key);
+		const char *t_eol = t ? strchr(t + 1, '\n') : NULL;
+		if (!t_eol && strlen(err) >= sizeof ((struct tsup_child *)0)->err - 1)
+			break; /* cut off at the capture's end */
+		ck_assert_msg(t != NULL, "no second line for gc %ld", h.n);
+		const char *kp = strstr(t, " MB kept");
+		ck_assert_msg(kp && (!t_eol || kp < t_eol), "gc %ld: no \"MB kept\": %.200s", h.n, t + 1);
+		while (kp > t && kp[-1] >= '0' && kp[-1] <= '9')
+			kp--;
+		h.kept = strtol(kp, NULL, 10);
+		ck_assert_msg(h.kept >= h.h2, "gc %ld: kept %ld MB < H2 %ld MB", h.n, h.kept, h.h2);
+		if (k < max)
+			g[k++] = h;
+	}
+	return k;
+}
+
+/*
+ * gctrace's H0->H1->H2 keeps Go's meaning: H2, the marked live heap, is at
+ * most H1, the heap when marking terminated (H2 used to be the bytes the
+ * sweep kept, objects allocated until the sweep handshake included, and
+ * read 15->27->60 MB). Deterministic bounds, not timing: every object H2
+ * counts (mark bit set) was allocated before mark termination and not yet
+ * freed, so heap_live counted it at H1; every ring object present when a
+ * cycle's black allocation began is marked (by the ring's scan or by the
+ * deletion barrier when its slot is overwritten), so a cycle that starts
+ * after the ring is full has H2 >= 8 MiB; and the bytes kept (second line)
+ * are at least H2. How many cycles the loop gets depends on the pacer and
+ * the machine; the last forced cycle always starts after the fill (cycle
+ * filled+1 may have been running during it, filled+2 cannot), so at least
+ * one cycle is checked against the lower bound.
+ */
+START_TEST(gctrace_h2_is_marked_heap_at_most_h1)
+{
+	static struct tsup_child c;
+	long filled = strtol(gt_run(child_steady, &c, "child: filled after cycle "), NULL, 10);
+	struct gt_heap g[64];
+	int k = gt_heaps(c.err, g, 64), after = 0;
+	for (int i = 0; i < k; i++)
+		if (g[i].n >= filled + 2) {
+			ck_assert_msg(g[i].h2 >= (STEADY_N * STEADY_SIZE) >> 20,
+				      "gc %ld: H2 %ld MB below the %d MiB live ring", g[i].n, g[i].h2,
+				      (STEADY_N * STEADY_SIZE) >> 20);
+			after++;
+		}
+	ck_assert_msg(after >= 1, "%d cycles after the fill (%d in all): %s", after, k, c.err);
+}
+END_TEST
+
+/* The case that broke the old H2 on purpose: the cycle hook holds a forced
+ * cycle between mark termination and the sweep handshake while the main
+ * thread, which did not allocate before, allocates WINDOW_BYTES of garbage
+ * (black: black allocation lasts until the sweep handshake). H1 is about
+ * the 1 MiB live list; the window's bytes are kept by the sweep (second
+ * line) but are not marked, so H2 stays <= H1 (the old H2 read >= 32). */
+#define WINDOW_BYTES (32u << 20)
+static struct node *window_list;
+static int win_armed, win_open, win_collected;
+static uint64_t win_bytes;
+
+static void win_hook(int point)
+{
+	if (point != 2 /* CYCLE_AT_MARK_DONE */ || !__atomic_exchange_n(&win_armed, 0, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&win_open, 1, __ATOMIC_SEQ_CST);
+	struct timespec d = { 0, 1000000 };
+	for (long waited = 0; __atomic_load_n(&win_bytes, __ATOMIC_SEQ_CST) < WINDOW_BYTES &&
+			      waited < tsup_ms(5000); waited++)
+		nanosleep(&d, NULL);
+	__atomic_store_n(&win_open, 0, __ATOMIC_SEQ_CST);
+}
+
+static void *win_collect(void *arg)
+{
+	(void)arg;
+	tri_collect();
+	__atomic_store_n(&win_collected, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void child_window(void *arg)
+{
+	(void)arg;
+	setenv("TRICOLOR_DEBUG", "gctrace", 1);
+	if (tri_init(NULL))
+		_exit(3);
+	__atomic_store_n(&window_list, build_list(1u << 20), __ATOMIC_SEQ_CST); /* kept: read below */
+	tri_collect();
+	tri_collect();
+	tri_debug_cycle_hook(win_hook);
+	__atomic_store_n(&win_armed, 1, __ATOMIC_SEQ_CST);
+	struct tsup_thread t;
+	tsup_spawn(&t, win_collect, NULL);
+	while (!__atomic_load_n(&win_collected, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&win_open, __ATOMIC_SEQ_CST)) {
+			tri_alloc(256);
+			__atomic_fetch_add(&win_bytes, 256, __ATOMIC_SEQ_CST);
+		} else {
+			tri_safepoint();
+		}
+	}
+	tsup_join(&t);
+	tri_debug_cycle_hook(NULL);
+	fprintf(stderr, "child: window %llu bytes, list %s\n", (unsigned long long)win_bytes,
+		__atomic_load_n(&window_list, __ATOMIC_SEQ_CST) ? "kept" : "gone");
+	exit(0);
+}
+
+START_TEST(gctrace_h2_excludes_objects_allocated_after_mark_termination)
+{
+	static struct tsup_child c;
+	long window_mb = (long)(strtoull(gt_run(child_window, &c, "child: window "), NULL, 10) >> 20);
+	struct gt_heap g[64];
+	int k = gt_heaps(c.err, g, 64); /* H2 <= H1 and kept >= H2 on every line */
+	long most_kept = 0;
+	for (int i = 0; i < k; i++)
+		if (g[i].kept - g[i].h2 > most_kept)
+			most_kept = g[i].kept - g[i].h2;
+	/* The window's objects are in some cycle's kept, not in its H2. */
+	ck_assert_msg(most_kept + 1 >= window_mb, "window of %ld MB not in any cycle's kept: %s",
+		      window_mb, c.err);
+	ck_assert_msg(window_mb >= 8 || TSUP_SANITIZER, "window of %ld MB only: %s", window_mb, c.err);
 }
 END_TEST
 
@@ -381,6 +591,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, gctrace_lines_match_go_format);
 	tcase_add_test(tc, gctrace_max_pause_is_per_cycle);
+	tcase_add_test(tc, gctrace_h2_is_marked_heap_at_most_h1);
+	tcase_add_test(tc, gctrace_h2_excludes_objects_allocated_after_mark_termination);
 	tcase_add_test(tc, stats_at_exit_with_env_variable);
 	tcase_add_test(tc, stats_at_exit_with_debug_flag);
 	tcase_add_test(tc, stats_not_printed_by_default);

@@ -50,6 +50,7 @@
 #include <tricolor.h>
 
 #include "kv_table.h"
+#include "stats.h"
 
 #define MAX_WORKERS 256
 #define MAX_ARGS 256
@@ -966,16 +967,6 @@ static uint64_t metric(const char *name)
 	return v;
 }
 
-/* The p-th percentile of sorted v[0..n) by the nearest-rank method: the
- * value at rank ceil(p/100 * n) (1-based), so p99 of 2 samples is the max. */
-static uint64_t nearest_rank(const uint64_t *v, size_t n, unsigned p)
-{
-	if (!n)
-		return 0;
-	size_t rank = (n * p + 99) / 100;
-	return v[(rank ? rank : 1) - 1];
-}
-
 static void print_stats(int nworkers)
 {
 	uint64_t acc = 0, cls = 0, fgt = 0, cmds = 0, emf = 0;
@@ -1014,7 +1005,8 @@ static void print_stats(int nworkers)
 	printf("STAT finalizers_executed %" PRIu64 "\n",
 	       metric("/gc/finalizers/executed:finalizers"));
 
-	/* The pause distribution from the per-thread pause rings. */
+	/* The pause distribution from the per-thread pause rings; percentiles
+	 * by nearest rank (stats.h). */
 	size_t max = 1u << 20;
 	tri_pause *ps = malloc(max * sizeof *ps);
 	uint64_t *len = malloc(max * sizeof *len);

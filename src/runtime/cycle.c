@@ -157,7 +157,7 @@ static void run_cycle(uint64_t n, bool forced)
 	}
 	gcwork_dispose(&cw);
 	fetch_add(&tri_stats.termination_rounds, rounds);
-	int64_t heap_marked_at = ld_relaxed(&tri_stats.heap_live);
+	int64_t heap_at_termination = ld_relaxed(&tri_stats.heap_live);
 	uint64_t t_mark = tri_now_ns();
 	gctrace_at(&gt, GT_MARK, t_mark);
 
@@ -174,6 +174,7 @@ static void run_cycle(uint64_t n, bool forced)
 
 	/* 7. Sweep start and the sweep handshake. */
 	st_seq(&tri_sweep_live_bytes, 0);
+	st_seq(&tri_sweep_marked_bytes, 0);
 	central_sweep_start(n);
 	st_seq(&tri_rt.phase, PHASE_SWEEP);
 	TRI_PROBE2(phase__change, n, ld_seq(&tri_rt.phase));
@@ -215,8 +216,9 @@ static void run_cycle(uint64_t n, bool forced)
 	cycle_callbacks.check_report(n);
 
 	gt.rounds = rounds;
-	gt.heap1 = heap_marked_at;
-	gt.heap2 = live;
+	gt.heap1 = heap_at_termination;
+	gt.heap2 = ld_seq(&tri_sweep_marked_bytes);
+	gt.kept = live;
 	gctrace_end(&gt, t_end);
 }
 

@@ -10,7 +10,26 @@
  * second line that starts "tricolor gc N:" (no Go parser matches it):
  *
  *   tricolor gc N: sweep X ms clock, Y ms cpu, max pause Z ms, R termination
- *   rounds, K handshakes, W mark workers, T threads
+ *   rounds, K handshakes, W mark workers, T threads, L MB kept
+ *
+ * H0->H1->H2 MB keeps Go's meaning, so H2 <= H1:
+ *   H0  heap_live when the cycle starts (objects plus the free slots of
+ *       thread-cached spans, as Go's heapLive);
+ *   H1  heap_live when marking terminated;
+ *   H2  the marked live heap: bytes of the objects whose mark bit was set
+ *       when marking terminated, i.e. every object allocated before this
+ *       cycle's black allocation began that the mark reached from the roots
+ *       (counted by the sweep from the mark bits, tri_sweep_marked_bytes).
+ *       Each is an object heap_live counted at mark termination, so
+ *       H2 <= H1 always. Go's H2 (work.bytesMarked) also counts the objects
+ *       allocated black during the mark; tricolor's fast path counts no
+ *       single allocation, so those are left out of H2 (in a program that
+ *       allocates fast while marking, Go's figure would be higher by them).
+ * The bytes the sweep kept - H2 plus every object allocated black this
+ * cycle, up to the sweep handshake, garbage or not - are the second line's
+ * "L MB kept" (the live heap the pacer sets the next goal from). H2 used to
+ * be that figure, which exceeds H1 when a cycle allocates a lot between
+ * mark termination and the sweep handshake (15->27->60 MB was seen).
  *
  * The max pause is the longest pause any thread saw since the previous
  * cycle's report (pause_cycle_max_take), not the process's maximum.
@@ -40,6 +59,7 @@ void gctrace_begin(struct gctrace_cycle *g, uint64_t n, bool forced, uint64_t t0
 	g->rounds = 0;
 	g->heap1 = g->heap0;
 	g->heap2 = 0;
+	g->kept = 0;
 	gctrace_at(g, GT_START, t0);
 }
 
@@ -121,12 +141,14 @@ static void print_lines(struct gctrace_cycle *g, uint64_t pause_max)
 	if (len > 0 && (size_t)len < sizeof line)
 		snprintf(line + len, sizeof line - (size_t)len,
 			 "tricolor gc %llu: sweep %s ms clock, %s ms cpu, max pause %s ms, "
-			 "%u termination rounds, %llu handshakes, %d mark workers, %llu threads\n",
+			 "%u termination rounds, %llu handshakes, %d mark workers, %llu threads, "
+			 "%llu MB kept\n",
 			 (unsigned long long)g->n, gctrace_fmt_ms(f[1], sizeof f[1], t[GT_END] - t[GT_SWEEP_HS]),
 			 gctrace_fmt_ms(f[2], sizeof f[2], c[GT_END] - c[GT_SWEEP_HS]),
 			 gctrace_fmt_ms(f[3], sizeof f[3], pause_max), g->rounds,
 			 (unsigned long long)(ld_relaxed(&tri_stats.handshakes) - g->handshakes0),
-			 tri_rt.opt.mark_workers, (unsigned long long)ld_relaxed(&tri_stats.threads_attached));
+			 tri_rt.opt.mark_workers, (unsigned long long)ld_relaxed(&tri_stats.threads_attached),
+			 (unsigned long long)mb((int64_t)g->kept));
 	fputs(line, stderr);
 }
 

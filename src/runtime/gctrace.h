@@ -33,7 +33,10 @@ struct gctrace_cycle {
 	uint64_t stack_bytes0;	  /* tri_stats.stack_scanned_bytes at the start */
 	uint64_t handshakes0;
 	int64_t heap0, heap1;	  /* heap_live at the start and at mark termination */
-	uint64_t heap2;		  /* live bytes the sweep kept (marked) */
+	uint64_t heap2;		  /* marked live: bytes the sweep found with their mark
+				   * bit set (tri_sweep_marked_bytes), <= heap1 */
+	uint64_t kept;		  /* bytes the sweep kept: heap2 plus the objects
+				   * allocated black this cycle (tri_sweep_live_bytes) */
 	unsigned rounds;	  /* termination rounds */
 };
 

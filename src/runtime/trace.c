@@ -249,6 +249,13 @@ void trace_thread_name_now(uint32_t tid, const char *name)
 		return;
 	pthread_mutex_lock(&trace_lock);
 	ensure_named_locked(tid);
+	/* Into the file now, not at the next cycle's flush: a process that dies
+	 * before then (test_observability's abort trace, ~1 run in 10: the
+	 * finalizer thread started after the last cycle's flush) still names the
+	 * thread. Rare (a thread's start, tri_thread_set_name), so one write(2)
+	 * each. Not in a forked child: its copy of the buffer is the parent's. */
+	if (owner == getpid())
+		flush_locked();
 	pthread_mutex_unlock(&trace_lock);
 }
 

@@ -25,7 +25,8 @@ void trace_counter(const char *name, uint64_t ts_ns, uint64_t value);
 void trace_thread_name(uint32_t tid, const char *name);
 /* trace_thread_name, and the thread_name event written at once even if the
  * thread has no event yet (tri_thread_set_name: a name the program chose
- * shows in the timeline). */
+ * shows in the timeline), and flushed to the file with what was buffered
+ * before it, so a process that dies later still names the thread. */
 void trace_thread_name_now(uint32_t tid, const char *name);
 void trace_flush(void);
 #endif

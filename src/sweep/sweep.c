@@ -12,6 +12,7 @@
 #include <string.h>
 
 uint64_t tri_sweep_live_bytes;
+uint64_t tri_sweep_marked_bytes;
 sweep_dead_fn *sweep_dead_hook;
 
 void sweep_poison(void *p, size_t n)
@@ -91,6 +92,7 @@ int sweep_span(struct span *s)
 	uint32_t fi = s->freeindex;
 	bool black = s->black_cycle == n && s->black_from != NO_BLACK;
 	uint64_t live[BITMAP_WORDS], dead[BITMAP_WORDS];
+	uint64_t nmarked = 0; /* live by their mark bit (not allocated black) */
 	uint32_t nwords = (s->nelems + 63) / 64;
 	TRI_PROBE2(sweep__span, s->base, s->spanclass);
 	for (uint32_t w = 0; w < nwords; w++) {
@@ -98,8 +100,10 @@ int sweep_span(struct span *s)
 		uint64_t valid = range_mask(w, 0, s->nelems);
 		uint64_t allocated = (alloc | range_mask(w, 0, fi)) & valid;
 		uint64_t blk = black ? range_mask(w, s->black_from, fi) & ~alloc : 0;
-		live[w] = (s->mark_bits[w] | blk) & allocated;
+		uint64_t marked = s->mark_bits[w] & allocated;
+		live[w] = (marked | blk) & allocated;
 		dead[w] = allocated & ~live[w];
+		nmarked += (uint64_t)__builtin_popcountll(marked);
 	}
 	if (ld_acquire(&s->specials)) /* written under special_lock, read as a hint */
 		sweep_dead_hook(s, live, dead);
@@ -130,6 +134,8 @@ int sweep_span(struct span *s)
 		fetch_add(&tri_stats.freed_objects, freed);
 	}
 	fetch_add(&tri_sweep_live_bytes, nlive * s->elemsize);
+	if (nmarked)
+		fetch_add(&tri_sweep_marked_bytes, nmarked * s->elemsize);
 
 	for (uint32_t w = 0; w < BITMAP_WORDS; w++) {
 		uint64_t beyond = ~range_mask(w, 0, s->nelems);

@@ -48,8 +48,17 @@ extern sweep_dead_fn *sweep_dead_hook;
 int sweep_span(struct span *s);
 /* Sweep every remaining unswept span and wait for lazy sweepers. */
 void sweep_all(void);
-/* Bytes found live by the sweeps of the current sweep cycle. */
+/* Bytes found live by the sweeps of the current sweep cycle: marked
+ * objects plus everything allocated black this cycle (what the sweep
+ * keeps; the pacer's live heap). */
 extern uint64_t tri_sweep_live_bytes;
+/* The part of tri_sweep_live_bytes whose mark bit was set: the objects the
+ * cycle's mark reached. Mark bits are set only while marking (never after
+ * termination) and never on an object allocated black (mark_ptr), so this
+ * is the heap marked live at mark termination, without the objects
+ * allocated during the cycle (gctrace's H2, runtime/gctrace.h). Reset with
+ * tri_sweep_live_bytes by the coordinator at sweep start. */
+extern uint64_t tri_sweep_marked_bytes;
 void sweep_poison(void *p, size_t n);
 /* Abort if [p, p+n) holds anything but zero or the poison pattern. */
 void sweep_check_poison(void *p, size_t n);

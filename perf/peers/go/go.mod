@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 module tricolor/perf/peers/go
 
 go 1.19
