@@ -285,13 +285,14 @@ static void __attribute__((noinline)) preempt_handler(int sig, siginfo_t *si, vo
 		 * function's red zone and marks the space between them
 		 * inaccessible; the stack scans (ours, or the checkmark's while
 		 * we are stopped here) read every word up from this frame. */
-		if (TRI_VG) {
-			uintptr_t pc, sp;
-			interrupted_context(ucv, &pc, &sp);
+		uintptr_t pc, sp;
+		interrupted_context(ucv, &pc, &sp);
+		if (TRI_VG)
 			TRI_VG_DEFINED((void *)here, sp - here);
-		}
 		tri_nopreempt++;
+		t->sig_sp = sp;
 		handshake_safepoint_slow(t);
+		t->sig_sp = 0;
 		tri_nopreempt--;
 	} else {
 		fetch_add(&tri_stats.preempt_declined, 1);

@@ -109,6 +109,12 @@ struct tri_thread {
 	 * debug=checkstacks with the world stopped (mark/checkmark.c). */
 	uintptr_t scan_lo;
 	uint64_t scan_cycle;
+	/* While the preemption handler acts for the thread: the interrupted
+	 * stack pointer (else 0). Below it lie the handler's frames and the
+	 * kernel's signal frame, which holds every register of the
+	 * interrupted code, dead ones included. Written by the owner in its
+	 * handler, read by debug=checkstacks with the world stopped. */
+	uintptr_t sig_sp;
 	uintptr_t regs[8];
 	int in_callback; /* running a finalizer/cleanup: tri_drain aborts */
 	int exit_rounds; /* owner: pthread key destructor rounds seen (thread.c) */
